@@ -107,13 +107,12 @@ class MultiHeadSelfAttention(nn.Module):
                 )
 
     def _heads(self, hidden_states: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Project to queries, keys and values in one matmul and split them into heads."""
+        """Project to queries, keys and values and split each into heads."""
         batch, seq_len, _ = hidden_states.shape
-        weight = torch.cat((self.query.weight, self.key.weight, self.value.weight))  # (3H, H)
-        bias = torch.cat((self.query.bias, self.key.bias, self.value.bias))  # (3H,)
-        qkv = F.linear(hidden_states, weight, bias)  # (B, T, 3H)
-        qkv = qkv.view(batch, seq_len, 3, self.num_heads, self.head_size)  # (B, T, 3, nh, hs)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, nh, T, hs)
+        shape = (batch, seq_len, self.num_heads, self.head_size)
+        q = self.query(hidden_states).view(shape).transpose(1, 2)  # (B, nh, T, hs)
+        k = self.key(hidden_states).view(shape).transpose(1, 2)  # (B, nh, T, hs)
+        v = self.value(hidden_states).view(shape).transpose(1, 2)  # (B, nh, T, hs)
         return q, k, v
 
     def forward(
