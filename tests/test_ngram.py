@@ -1,0 +1,56 @@
+"""The n-gram fill-in baseline: counts from context, honest held-out evaluation."""
+
+from __future__ import annotations
+
+import pytest
+
+from bertlab.corpus import generate_corpus
+from bertlab.ngram import Blank, NgramFillIn, make_blanks
+
+
+def test_predicts_from_two_sided_context() -> None:
+    docs = [["the cat sat on the mat ."], ["the cat sat on the mat ."], ["the dog sat on a rug ."]]
+    model = NgramFillIn().fit(docs)
+    words = ("the", "cat", "sat", "on", "the", "mat", ".")
+    assert model.predict(words, 1) == "cat"  # (the, _, sat, on) seen twice with cat
+    assert model.predict(("the", "dog", "sat", "on", "a", "rug", "."), 4) == "a"
+
+
+def test_backs_off_to_narrower_context() -> None:
+    model = NgramFillIn().fit([["red apples are sweet ."]])
+    # the right context 'are sweet' was seen; the left context never was
+    assert model.predict(("green", "blue", "apples", "are", "sweet"), 2) == "apples"
+    # nothing seen at all: fall back to the most frequent word
+    assert model.predict(("zzz", "yyy", "xxx"), 1) in {"red", "apples", "are", "sweet"}
+
+
+def test_accuracy_counts_exact_hits() -> None:
+    model = NgramFillIn().fit([["a b c d ."]] * 3)
+    hit = Blank(("a", "b", "c", "d", "."), 1, "b", 0, 0)
+    miss = Blank(("a", "b", "c", "d", "."), 1, "x", 0, 0)
+    assert model.accuracy([hit, miss]) == 0.5
+    with pytest.raises(ValueError):
+        model.accuracy([])
+
+
+def test_unfitted_model_and_bad_position_fail_clearly() -> None:
+    with pytest.raises(RuntimeError, match="fit"):
+        NgramFillIn().predict(("a",), 0)
+    model = NgramFillIn().fit([["a b ."]])
+    with pytest.raises(IndexError):
+        model.predict(("a", "b"), 5)
+
+
+def test_blanks_are_reproducible_and_skip_punctuation() -> None:
+    docs = generate_corpus(50, seed=3).as_documents()
+    first, again = make_blanks(docs, 200, seed=1), make_blanks(docs, 200, seed=1)
+    assert first == again
+    assert all(b.words[b.position] == b.answer and b.answer[0].isalnum() for b in first)
+
+
+def test_baseline_beats_chance_but_not_perfect_on_held_out_tinyworld() -> None:
+    world = generate_corpus(1500, seed=0)
+    train, test = world.split(0.2)
+    model = NgramFillIn().fit(train.as_documents())
+    accuracy = model.accuracy(make_blanks(test.as_documents(), 1000, seed=0))
+    assert 0.3 < accuracy < 0.8
