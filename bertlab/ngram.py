@@ -15,9 +15,11 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bertlab.corpus import words_of
+from bertlab.corpus import TinyWorld, words_of
 
 BOUNDARY = "<s>"
+HELD_OUT = 0.1  # share of documents held out for the fill-in benchmark (chapters 00 and 05)
+BENCHMARK_BLANKS = 3000
 
 # Context windows tried in order, widest first: (words to the left, words to the right).
 BACKOFF: tuple[tuple[int, int], ...] = ((2, 2), (1, 2), (2, 1), (1, 1), (2, 0), (0, 2), (1, 0),
@@ -55,6 +57,17 @@ def make_blanks(documents: Sequence[Sequence[str]], n: int, seed: int = 0) -> li
     rng = random.Random(seed)
     picks = rng.sample(candidates, min(n, len(candidates)))
     return [Blank(tuple(tokenized[d][s]), i, tokenized[d][s][i], d, s) for d, s, i in picks]
+
+
+def fill_in_benchmark(world: TinyWorld, n_blanks: int = BENCHMARK_BLANKS,
+                      seed: int = 0) -> tuple[TinyWorld, list[Blank]]:
+    """The fill-in task every chapter scores on: training documents and held-out blanks.
+
+    Chapter 00's n-gram baseline and chapter 05's BERT both train on the first part and are
+    scored on the same blanks from documents neither has seen.
+    """
+    train, test = world.split(HELD_OUT)
+    return train, make_blanks(test.as_documents(), n_blanks, seed)
 
 
 class NgramFillIn:

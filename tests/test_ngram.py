@@ -54,3 +54,17 @@ def test_baseline_beats_chance_but_not_perfect_on_held_out_tinyworld() -> None:
     model = NgramFillIn().fit(train.as_documents())
     accuracy = model.accuracy(make_blanks(test.as_documents(), 1000, seed=0))
     assert 0.3 < accuracy < 0.8
+
+
+def test_benchmark_blanks_come_from_held_out_documents() -> None:
+    from bertlab.ngram import fill_in_benchmark
+
+    world = generate_corpus(400, seed=2)
+    train, blanks = fill_in_benchmark(world, n_blanks=300)
+    held_out = world.documents[len(train.documents):]
+    train_texts = {s.text for d in train.documents for s in d.sentences}
+    for blank in blanks:
+        sentence = held_out[blank.document].sentences[blank.sentence]
+        assert blank.answer == blank.words[blank.position]
+        assert sentence.text.lower().startswith(blank.words[0])
+    assert len(train.documents) == 360 and train_texts
