@@ -571,23 +571,27 @@ def _story_lost_and_found(story: _Story) -> list[tuple[Sentence, list[_QA]]]:
     rng = story.rng
     who = story.person()
     thing = rng.choice(lx.THINGS)[0]
-    furniture = rng.choice(lx.FURNITURE)
+    lost = _Builder("lost")
+    subject, _ = _subject(lost, story, who)
+    verb = lost.add("lost")
+    lost.link(verb, subject)
+    lost.add(who.possessive, thing)
     q = _Builder("question_where")
     copula = q.add("where", "was")
-    head = q.add(who.possessive, thing)
-    q.link(copula, head)
+    pronoun = q.add("it")
+    q.link(copula - 1, pronoun)
     a = _Builder("answer_it")
     pronoun = a.add("it")
-    copula2 = a.add("was")
-    a.link(copula2, pronoun)
-    place = a.add(rng.choice(["under", "behind", "on", "near"]), "the", furniture)
+    copula = a.add("was")
+    a.link(copula, pronoun)
+    place = a.add(rng.choice(["under", "behind", "on", "near"]), "the", rng.choice(lx.FURNITURE))
     b = _Builder("found")
     subject, _ = _subject(b, story, who)
     verb = b.add("found")
     b.link(verb, subject)
     b.add("it", "at", "last")
-    qa = [(f"Where was the {thing} of {who.name}?", (place - 2, place + 1))]
-    return [(q.done("?"), []), (a.done(), qa), (b.done(), [])]
+    qa = [(f"Where did {who.name} find the {thing}?", (place - 2, place + 1))]
+    return [(lost.done(), []), (q.done("?"), []), (a.done(), qa), (b.done(), [])]
 
 
 def _story_passive(story: _Story) -> list[tuple[Sentence, list[_QA]]]:
@@ -1252,14 +1256,21 @@ def _questions(document: Document, per_sentence: list[list[_QA]]) -> list[QAExam
 
 def _report_document(rng: random.Random) -> Document:
     if rng.random() < 0.6:
-        animal = rng.choice(lx.ANIMALS)
-        shapes = _ANIMAL_FACTS
-        sentences = [s for _ in range(rng.randint(4, 7)) for s in rng.choice(shapes)(rng, animal)]
+        topic: Animal | str = rng.choice(lx.ANIMALS)
+        shapes: tuple[Callable[..., list[Sentence]], ...] = _ANIMAL_FACTS
+        length = rng.randint(4, 7)
     else:
-        town = rng.choice(lx.TOWNS)
-        sentences = [
-            s for _ in range(rng.randint(4, 6)) for s in rng.choice(_TOWN_FACTS)(rng, town)
-        ]
+        topic, shapes, length = rng.choice(lx.TOWNS), _TOWN_FACTS, rng.randint(4, 6)
+    sentences: list[Sentence] = []
+    seen: set[str] = set()
+    for _ in range(length * 3):  # a report states each fact once
+        new = rng.choice(shapes)(rng, topic)
+        texts = [s.text for s in new]
+        if not seen.intersection(texts):
+            sentences += new
+            seen.update(texts)
+        if len(sentences) >= length:
+            break
     return Document("report", sentences)
 
 
