@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bertlab.model import BertConfig, BertPreTrainedModel
 
 BASE_PREFIX = "bert."  # where transformers' task models keep the encoder
+_BASE_ROOTS = ("embeddings.", "encoder.", "pooler.")  # the base model's top-level modules
 
 # (bertlab name prefix, transformers name prefix); {n} is a layer index. Keys not listed are
 # spelled the same in both (word/position/token-type embeddings, pooler, classifier, qa_outputs).
@@ -161,11 +162,10 @@ def _normalize(state: dict[str, Tensor]) -> dict[str, Tensor]:
 
 def _align_prefix(state: dict[str, Tensor], model_has_prefix: bool) -> dict[str, Tensor]:
     """Make the checkpoint's `bert.` prefix match the model's (bare BertModel vs task model)."""
-    base_roots = ("embeddings.", "encoder.", "pooler.")
     has_prefix = any(name.startswith(BASE_PREFIX) for name in state)
     if model_has_prefix and not has_prefix:
         return {
-            (BASE_PREFIX + name if name.startswith(base_roots) else name): tensor
+            (BASE_PREFIX + name if name.startswith(_BASE_ROOTS) else name): tensor
             for name, tensor in state.items()
         }
     if not model_has_prefix and has_prefix:
@@ -210,7 +210,7 @@ def load_hf_state_dict(
     expected = hf_state_dict(model)
 
     def in_encoder(name: str) -> bool:
-        return name.startswith(prefix) and not name.startswith(prefix + "pooler.")
+        return name.startswith((prefix + "embeddings.", prefix + "encoder."))
 
     missing = sorted(set(expected) - set(provided))
     unexpected = sorted(set(provided) - set(expected))

@@ -171,6 +171,8 @@ class BertConfig:
         if not path.is_file():
             raise FileNotFoundError(f"no config.json in {directory}: not a saved model directory")
         values = json.loads(path.read_text(encoding="utf-8"))
+        if "num_labels" in overrides and "id2label" not in overrides:
+            values.pop("id2label", None)  # a new number of labels replaces the saved names
         values.update(overrides)
         return cls.from_dict(values)
 
