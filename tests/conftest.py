@@ -1,4 +1,4 @@
-"""Shared test setup: the unit tests run with outbound network blocked, as a learner offline would."""
+"""Shared test setup: unit tests run with outbound network blocked, as a learner offline would."""
 
 from __future__ import annotations
 
