@@ -1,0 +1,257 @@
+"""The whole BERT, bertlab against transformers: a pretraining step and inference, same weights.
+
+Both run in one process, on the same inputs, with the same weights (copied with
+`bertlab.hf.to_transformers`), fp32, taking turns step by step so load noise hits both.
+
+- training step: `BertForPreTraining` in train mode (dropout on) on a pretraining batch
+  (15% of tokens labelled for MLM, an NSP label per pair, a quarter of the rows padded),
+  forward + backward + AdamW step (torch's fused CPU AdamW for both, transformers' Trainer
+  default on torch >= 2.8). transformers runs at its default attention for a BertModel,
+  "sdpa". bertlab's MLM head computes vocabulary logits only at the labelled positions.
+- inference, attentions returned: `BertModel` in eval mode under no_grad with
+  output_attentions=True; transformers at "eager" (its only path that returns weights).
+- inference, plain: the same without attentions; transformers at "sdpa".
+
+Reported: median tokens/s, the bertlab/transformers speed ratio (above 1 = bertlab faster),
+peak memory, and the share of this machine's fp32 matmul peak each reaches. Peak memory is
+what torch's CPU allocator holds at its highest during one step above what it held before
+the step, read from the torch profiler's memory events (profile_memory=True): activations,
+logits, gradients, temporaries; not the weights or AdamW state that exist before the step.
+The matmul peak is the best GFLOP/s of a square fp32 torch.mm measured here first; a step's
+FLOPs are counted by torch.utils.flop_counter.FlopCounterMode (matmuls, attention, forward
+and backward) for what each implementation actually computes.
+
+Run: .venv/bin/python benchmarks/model.py [--repeats 7] [--warmup 2] [--only tiny,mini,base]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+from torch.utils.flop_counter import FlopCounterMode
+
+from bertlab import hf
+from bertlab.model import BertConfig, BertForPreTraining, BertModel
+
+VOCAB = 30522  # the bert-base-uncased WordPiece vocabulary
+SHAPES = {  # (layers, hidden, heads): Google's BERT-Tiny and BERT-Mini, and BERT-base
+    "tiny": (2, 128, 2),
+    "mini": (4, 256, 4),
+    "base": (12, 768, 12),
+}
+
+
+@dataclass
+class Result:
+    """One implementation's numbers for one workload."""
+
+    seconds: float
+    peak_bytes: int
+    flops: int
+
+
+def matmul_peak_flops(size: int = 2048, repeats: int = 5) -> float:
+    """Best fp32 FLOP/s of a square torch.mm on this machine: the ceiling a model can reach."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(a, b)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best
+
+
+def pretraining_batch(batch: int, seq_len: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Random ids shaped like a pretraining batch: [CLS] A [SEP] B [SEP], 15% MLM labels."""
+    generator = torch.Generator().manual_seed(seed)
+    ids = torch.randint(1000, VOCAB, (batch, seq_len), generator=generator)
+    lengths = torch.full((batch,), seq_len)
+    lengths[: batch // 4] = torch.randint(seq_len // 4, seq_len, (batch // 4,), generator=generator)
+    mask = (torch.arange(seq_len)[None, :] < lengths[:, None]).long()  # (B, T)
+    ids[mask == 0] = 0
+    types = torch.zeros_like(ids)
+    types[:, seq_len // 2 :] = 1
+    types[mask == 0] = 0
+    chosen = (torch.rand(ids.shape, generator=generator) < 0.15) & (mask == 1)
+    labels = torch.where(chosen, ids, torch.full_like(ids, -100))
+    return {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "token_type_ids": types,
+        "labels": labels,
+        "next_sentence_label": torch.randint(0, 2, (batch,), generator=generator),
+    }
+
+
+@contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Silence the profiler's C++ start/stop lines, which bypass Python's sys.stderr."""
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def peak_memory(step: Callable[[], object]) -> int:
+    """Highest bytes the torch CPU allocator holds during one step, above its level at the start."""
+    with quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    held = peak = 0
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        held += event.nbytes()
+        peak = max(peak, held)
+    return peak
+
+
+def count_flops(step: Callable[[], object]) -> int:
+    """Matmul and attention FLOPs of one step, as torch's FLOP counter sees them."""
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return counter.get_total_flops()
+
+
+def measure(steps: list[Callable[[], object]], warmup: int, repeats: int) -> list[Result]:
+    """Median seconds per step (taking turns), then peak memory and FLOPs of one more step."""
+    for step in steps:
+        for _ in range(warmup):
+            step()
+    times: list[list[float]] = [[] for _ in steps]
+    for _ in range(repeats):
+        for step, record in zip(steps, times, strict=True):
+            start = time.perf_counter()
+            step()
+            record.append(time.perf_counter() - start)
+    return [
+        Result(statistics.median(record), peak_memory(step), count_flops(step))
+        for step, record in zip(steps, times, strict=True)
+    ]
+
+
+def training_steps(config: BertConfig, batch: dict) -> list[Callable[[], object]]:
+    """One forward+backward+AdamW step for bertlab and for transformers (sdpa), same weights."""
+    torch.manual_seed(0)
+    ours = BertForPreTraining(config).train()
+    theirs = hf.to_transformers(ours, attn_implementation="sdpa").train()
+    with torch.no_grad():  # same numbers before timing them (dropout off for the check)
+        ours.eval(), theirs.eval()
+        a, b = ours(**batch), theirs(**batch)
+        torch.testing.assert_close(a.loss, b.loss, atol=1e-4, rtol=1e-4)
+        ours.train(), theirs.train()
+
+    def make(model: torch.nn.Module) -> Callable[[], object]:
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+
+        def step() -> None:
+            model(**batch).loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+
+        return step
+
+    return [make(ours), make(theirs)]
+
+
+def inference_steps(
+    config: BertConfig, batch: dict, attentions: bool
+) -> list[Callable[[], object]]:
+    """One no-grad forward of BertModel for bertlab and transformers (eager or sdpa)."""
+    torch.manual_seed(0)
+    ours = BertModel(config).eval()
+    theirs = hf.to_transformers(ours, "eager" if attentions else "sdpa").eval()
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
+    with torch.no_grad():
+        a = ours(**inputs, output_attentions=attentions)
+        b = theirs(**inputs, output_attentions=attentions)
+        torch.testing.assert_close(a.last_hidden_state, b.last_hidden_state, atol=1e-4, rtol=1e-4)
+
+    def make(model: torch.nn.Module) -> Callable[[], object]:
+        def step() -> object:
+            with torch.no_grad():
+                return model(**inputs, output_attentions=attentions)
+
+        return step
+
+    return [make(ours), make(theirs)]
+
+
+def main() -> None:
+    """Measure every configuration and workload and print one table with ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--seq-len", type=int, default=128)
+    parser.add_argument("--only", default=",".join(SHAPES))
+    args = parser.parse_args()
+
+    import transformers
+
+    peak = matmul_peak_flops()
+    print(f"load average before: {os.getloadavg()[0]:.2f} (the machine is shared)")
+    print(
+        f"torch {torch.__version__}, transformers {transformers.__version__}, CPU threads "
+        f"{torch.get_num_threads()}, fp32; fp32 matmul peak (2048^3 torch.mm) "
+        f"{peak / 1e9:.1f} GFLOP/s"
+    )
+    print(
+        f"batch {args.batch} x seq_len {args.seq_len}, vocab {VOCAB}; median of {args.repeats} "
+        f"interleaved runs after {args.warmup} warm-up; memory = torch CPU allocator peak "
+        "during one step (profiler)\n"
+    )
+    header = (
+        f"{'config':<6} {'workload':<22} {'bertlab tok/s':>13} {'HF tok/s':>9} {'speedup':>7} "
+        f"{'bertlab MB':>10} {'HF MB':>7} {'bertlab %peak':>13} {'HF %peak':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    batch = pretraining_batch(args.batch, args.seq_len)
+    tokens = args.batch * args.seq_len
+    for name in args.only.split(","):
+        layers, hidden, heads = SHAPES[name]
+        config = BertConfig(
+            vocab_size=VOCAB,
+            hidden_size=hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            intermediate_size=4 * hidden,
+        )
+        workloads = {
+            "train step (HF sdpa)": training_steps(config, batch),
+            "infer+attn (HF eager)": inference_steps(config, batch, attentions=True),
+            "infer (HF sdpa)": inference_steps(config, batch, attentions=False),
+        }
+        for workload, steps in workloads.items():
+            ours, theirs = measure(steps, args.warmup, args.repeats)
+            print(
+                f"{name:<6} {workload:<22} {tokens / ours.seconds:13.0f} "
+                f"{tokens / theirs.seconds:9.0f} {theirs.seconds / ours.seconds:6.2f}x "
+                f"{ours.peak_bytes / 2**20:10.0f} {theirs.peak_bytes / 2**20:7.0f} "
+                f"{100 * ours.flops / ours.seconds / peak:12.1f}% "
+                f"{100 * theirs.flops / theirs.seconds / peak:7.1f}%"
+            )
+    print(
+        f"\nload average after: {os.getloadavg()[0]:.2f}; matmul peak now "
+        f"{matmul_peak_flops() / 1e9:.1f} GFLOP/s"
+    )
+    print(
+        "speedup = transformers' median step time / bertlab's (above 1 = bertlab faster); "
+        "%peak = counted FLOPs per second / the matmul peak above"
+    )
+
+
+if __name__ == "__main__":
+    main()
