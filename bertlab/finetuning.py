@@ -1,0 +1,1040 @@
+"""Fine-tuning BERT (chapter 06): three task datasets, one training loop, their metrics, transfer.
+
+A pretrained encoder becomes a task model by adding one small head and training everything
+a little on labelled examples. TinyWorld supplies three tasks, one per head:
+
+- sentence classification (review -> positive/negative) reads the pooled [CLS] vector;
+- token classification (word -> BIO entity tag) reads every token's vector, labelled on the
+  first WordPiece of each word only;
+- span question answering (question + passage -> answer) scores every passage token as the
+  answer's start and as its end, and maps the best span back to characters via offsets.
+
+`fine_tune` trains any of them the same way (AdamW, linear warm-up and decay, early stopping
+on a validation split, seeded), and each dataset scores its own predictions: accuracy and F1,
+entity-level F1 (the CoNLL / seqeval rule, written here), and SQuAD's exact match and token F1.
+`learning_curve` measures what pretraining buys: test accuracy against the number of labels.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+import re
+import string
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
+from html import escape
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from bertlab.corpus import LabeledReview, QAExample, SentimentSplit, detokenize
+from bertlab.environment import set_seed
+from bertlab.model import (
+    IGNORE_INDEX,
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    BertForTokenClassification,
+    BertPreTrainedModel,
+)
+from bertlab.tokenization import BertTokenizer, Encoding
+
+SENTIMENT_LABELS = ("negative", "positive")
+ENTITY_TYPES = ("PER", "LOC", "ORG")
+NER_LABELS = ("O", *(f"{prefix}-{kind}" for kind in ENTITY_TYPES for prefix in "BI"))
+MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
+
+# ---------------------------------------------------------------------------------------------
+# Label alignment: words -> WordPiece tokens, characters -> tokens, tokens -> characters
+# ---------------------------------------------------------------------------------------------
+
+
+def word_ids_from_offsets(
+    offsets: Sequence[tuple[int, int] | None], word_spans: Sequence[tuple[int, int]]
+) -> list[int | None]:
+    """Map each token to the dataset word its characters lie in (None for [CLS], [SEP], [PAD]).
+
+    The tokenizer's own `word_ids` count *its* words (it splits on whitespace and every
+    punctuation mark); a dataset may split differently (CoNLL keeps 'U.S.' as one word), so
+    labels are aligned through character offsets, which both sides agree on.
+    """
+    starts = [start for start, _ in word_spans]
+    word_ids: list[int | None] = []
+    for index, offset in enumerate(offsets):
+        if offset is None:
+            word_ids.append(None)
+            continue
+        word = bisect.bisect_right(starts, offset[0]) - 1
+        if word < 0 or offset[0] >= word_spans[word][1]:
+            raise ValueError(
+                f"token {index} covers characters {offset}, which lie in no word span; "
+                "were the offsets computed on a different text than the word spans?"
+            )
+        word_ids.append(word)
+    return word_ids
+
+
+def align_labels_to_tokens(word_ids: Sequence[int | None], word_labels: Sequence[int]) -> list[int]:
+    """Give the first piece of each word its word's label and every other position -100.
+
+    One label per word keeps the loss and the scores counting words, not pieces ('rivergate'
+    as 'river ##gate' weighs what 'leo' does), and prediction reads that same first piece.
+    """
+    labels: list[int] = []
+    previous: int | None = None
+    for word in word_ids:
+        if word is None or word == previous:
+            labels.append(IGNORE_INDEX)
+        else:
+            if not 0 <= word < len(word_labels):
+                raise ValueError(
+                    f"word id {word} has no label: only {len(word_labels)} word labels were given"
+                )
+            labels.append(word_labels[word])
+        previous = word
+    return labels
+
+
+def word_predictions(
+    word_ids: Sequence[int | None], token_predictions: Sequence[int], n_words: int, fill: int = 0
+) -> list[int]:
+    """Read one prediction per word off its first piece; words truncated away get `fill`."""
+    predictions = [fill] * n_words
+    seen: set[int] = set()
+    for word, prediction in zip(word_ids, token_predictions, strict=True):
+        if word is not None and word not in seen:
+            seen.add(word)
+            predictions[word] = int(prediction)
+    return predictions
+
+
+def answer_token_span(
+    offsets: Sequence[tuple[int, int] | None],
+    token_type_ids: Sequence[int],
+    start_char: int,
+    end_char: int,
+) -> tuple[int, int] | None:
+    """Find the first and last passage tokens of an answer's characters [start_char, end_char).
+
+    Passage tokens are those of segment 1 with an offset. Returns None when truncation cut
+    the passage before the answer ends: such an example trains the model to point at [CLS].
+    """
+    if not 0 <= start_char < end_char:
+        raise ValueError(f"answer characters [{start_char}, {end_char}) are not a non-empty span")
+    passage = [
+        i for i, (offset, segment) in enumerate(zip(offsets, token_type_ids, strict=True))
+        if segment == 1 and offset is not None
+    ]
+    if not passage or offsets[passage[-1]][1] < end_char:  # type: ignore[index]
+        return None
+    start = next(i for i in passage if offsets[i][1] > start_char)  # type: ignore[index]
+    end = next(i for i in reversed(passage) if offsets[i][0] < end_char)  # type: ignore[index]
+    return (start, end) if start <= end else None
+
+
+def span_text(text: str, offsets: Sequence[tuple[int, int] | None], start: int, end: int) -> str:
+    """Cut the characters that tokens start..end (inclusive) came from out of the original text."""
+    first, last = offsets[start], offsets[end]
+    if first is None or last is None:
+        raise ValueError(f"tokens {start}..{end} include a special token: it has no characters")
+    return text[first[0] : last[1]]
+
+
+def best_span(
+    start_logits: Tensor, end_logits: Tensor, allowed: Tensor, max_answer_tokens: int = 30
+) -> tuple[int, int, float]:
+    """Pick the span maximizing start + end score, start <= end, both inside the passage.
+
+    Scoring start and end independently and adding them is the original BERT recipe; the
+    constraints keep an end before its start, or an answer in the question, from winning.
+    """
+    if start_logits.dim() != 1 or start_logits.shape != end_logits.shape != allowed.shape:
+        raise ValueError(
+            "start_logits, end_logits and allowed must be 1-D and of one length, got "
+            f"{tuple(start_logits.shape)}, {tuple(end_logits.shape)}, {tuple(allowed.shape)}"
+        )
+    if not bool(allowed.any()):
+        raise ValueError("no token is allowed in the answer: the passage was truncated away")
+    length = start_logits.numel()
+    scores = start_logits[:, None] + end_logits[None, :]  # (T start, T end)
+    position = torch.arange(length)
+    width = position[None, :] - position[:, None]  # (T, T): end - start
+    valid = (width >= 0) & (width < max_answer_tokens) & allowed[:, None] & allowed[None, :]
+    scores = scores.masked_fill(~valid, float("-inf"))
+    flat = int(scores.argmax())
+    return flat // length, flat % length, float(scores.flatten()[flat])
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_pairs(gold: Sequence[Any], predicted: Sequence[Any]) -> None:
+    if len(gold) != len(predicted):
+        raise ValueError(f"got {len(gold)} gold labels but {len(predicted)} predictions")
+    if not gold:
+        raise ValueError("cannot score zero examples")
+
+
+def accuracy(gold: Sequence[int], predicted: Sequence[int]) -> float:
+    """Share of examples whose predicted class is the gold one."""
+    _check_pairs(gold, predicted)
+    return sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(gold)
+
+
+def f1_score(gold: Sequence[int], predicted: Sequence[int], label: int = 1) -> float:
+    """F1 of one class: the harmonic mean of its precision and recall (0 when it never occurs)."""
+    _check_pairs(gold, predicted)
+    true_pos = sum(g == label and p == label for g, p in zip(gold, predicted, strict=True))
+    pred_pos = sum(p == label for p in predicted)
+    gold_pos = sum(g == label for g in gold)
+    return 2 * true_pos / (pred_pos + gold_pos) if pred_pos + gold_pos else 0.0
+
+
+def macro_f1(gold: Sequence[int], predicted: Sequence[int], num_classes: int) -> float:
+    """The mean of every class's F1, so a rare class counts as much as a common one."""
+    return sum(f1_score(gold, predicted, c) for c in range(num_classes)) / num_classes
+
+
+def confusion_matrix(gold: Sequence[int], predicted: Sequence[int], num_classes: int) -> np.ndarray:
+    """Counts (num_classes, num_classes): row = gold class, column = predicted class."""
+    _check_pairs(gold, predicted)
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    for g, p in zip(gold, predicted, strict=True):
+        matrix[g, p] += 1
+    return matrix
+
+
+def bio_entities(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    """Read entities (type, start, end) with `end` exclusive from BIO tags, as seqeval does.
+
+    An entity starts at a B- tag, or at an I- tag that does not continue an entity of its
+    type (CoNLL's lenient rule), and runs while I- tags of the same type follow.
+    """
+    entities: list[tuple[str, int, int]] = []
+    current: tuple[str, int] | None = None  # (type, start) of the open entity
+    for index, tag in enumerate([*tags, "O"]):
+        if tag == "O":
+            prefix, kind = "O", ""
+        elif len(tag) > 2 and tag[:2] in ("B-", "I-"):
+            prefix, kind = tag[0], tag[2:]
+        else:
+            raise ValueError(f"tag {index} is {tag!r}: BIO tags are 'O', 'B-TYPE' or 'I-TYPE'")
+        continues = prefix == "I" and current is not None and current[0] == kind
+        if current is not None and not continues:
+            entities.append((current[0], current[1], index))
+            current = None
+        if prefix == "B" or (prefix == "I" and not continues):
+            current = (kind, index)
+    return entities
+
+
+def entity_scores(
+    gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]
+) -> dict[str, float]:
+    """Micro precision, recall and F1 over entities: a hit needs the exact span and type."""
+    _check_pairs(gold, predicted)
+    true_pos = n_pred = n_gold = 0
+    for index, (g, p) in enumerate(zip(gold, predicted, strict=True)):
+        if len(g) != len(p):
+            raise ValueError(f"sentence {index}: {len(g)} gold tags but {len(p)} predicted tags")
+        gold_set, pred_set = set(bio_entities(g)), set(bio_entities(p))
+        true_pos += len(gold_set & pred_set)
+        n_pred += len(pred_set)
+        n_gold += len(gold_set)
+    precision = true_pos / n_pred if n_pred else 0.0
+    recall = true_pos / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+_ARTICLES_RE = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD's normalization: lowercase, drop punctuation and articles, squeeze whitespace."""
+    text = "".join(c for c in text.lower() if c not in _PUNCTUATION)
+    return " ".join(_ARTICLES_RE.sub(" ", text).split())
+
+
+def exact_match(predicted: str, gold: str) -> float:
+    """1.0 when the answers are equal after SQuAD normalization, else 0.0."""
+    return float(normalize_answer(predicted) == normalize_answer(gold))
+
+
+def token_f1(predicted: str, gold: str) -> float:
+    """SQuAD's partial credit: F1 of the shared words (a bag, after normalization)."""
+    pred_tokens = normalize_answer(predicted).split()
+    gold_tokens = normalize_answer(gold).split()
+    if not pred_tokens or not gold_tokens:
+        return float(pred_tokens == gold_tokens)
+    same = sum((Counter(pred_tokens) & Counter(gold_tokens)).values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred_tokens), same / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+# ---------------------------------------------------------------------------------------------
+# Datasets: encoded examples that know their model, their predictions and their scores
+# ---------------------------------------------------------------------------------------------
+
+DataT = TypeVar("DataT", bound="TaskData")
+
+
+def _tensor(rows: Sequence[Sequence[int]] | Sequence[int]) -> Tensor:
+    return torch.tensor(rows, dtype=torch.long)
+
+
+def _trim(batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Cut a batch's (B, T) tensors to its longest real sequence: padding costs compute."""
+    length = int(batch["attention_mask"].sum(1).max())
+    full = batch["input_ids"].size(1)
+    return {
+        name: value[:, :length] if value.dim() == 2 and value.size(1) == full else value
+        for name, value in batch.items()
+    }
+
+
+@dataclass
+class TaskData:
+    """A task's encoded examples: tensors for the model plus what is needed to score it.
+
+    `features` holds the model inputs and labels, (N, T) or (N,) each, under the names the
+    model's forward takes. Other list or tensor fields hold one entry per example, so
+    `select` can cut every field the same way.
+    """
+
+    features: dict[str, Tensor]
+
+    model_class: ClassVar[type[BertPreTrainedModel]] = BertPreTrainedModel
+    main_metric: ClassVar[str] = ""
+
+    def __len__(self) -> int:
+        return self.features["input_ids"].size(0)
+
+    def select(self: DataT, indices: Sequence[int]) -> DataT:
+        """A new dataset with the given examples, in the given order."""
+        indices = [int(i) for i in indices]
+        if indices and not 0 <= min(indices) <= max(indices) < len(self):
+            raise IndexError(
+                f"indices must lie in [0, {len(self)}), got {min(indices)}..{max(indices)}"
+            )
+        index = torch.tensor(indices, dtype=torch.long)
+        changes: dict[str, Any] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, dict):
+                changes[item.name] = {name: t[index] for name, t in value.items()}
+            elif isinstance(value, Tensor):
+                changes[item.name] = value[index]
+            elif isinstance(value, list):
+                changes[item.name] = [value[i] for i in indices]
+        return replace(self, **changes)
+
+    def batches(
+        self, batch_size: int, generator: torch.Generator | None = None
+    ) -> Iterator[dict[str, Tensor]]:
+        """Yield trimmed batches, shuffled when a generator is given, in order otherwise."""
+        order = (
+            torch.randperm(len(self), generator=generator)
+            if generator is not None
+            else torch.arange(len(self))
+        )
+        for start in range(0, len(self), batch_size):
+            rows = order[start : start + batch_size]
+            yield _trim({name: value[rows] for name, value in self.features.items()})
+
+    def outputs(
+        self, model: BertPreTrainedModel, batch_size: int = 64
+    ) -> Iterator[tuple[Any, int]]:
+        """Run the model over the data in order, without labels: (output, batch length) pairs."""
+        check_model_for(model, self)
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                for batch in self.batches(batch_size):
+                    inputs = {name: batch[name] for name in MODEL_INPUTS}
+                    yield model(**inputs), batch["input_ids"].size(1)
+        finally:
+            model.train(was_training)
+
+    def predict(self, model: BertPreTrainedModel, batch_size: int = 64) -> list[Any]:
+        """The model's prediction for every example, in the task's own terms."""
+        raise NotImplementedError
+
+    def score(self, predictions: Sequence[Any]) -> dict[str, float]:
+        """The task's metrics for these predictions against the gold labels."""
+        raise NotImplementedError
+
+    def evaluate(self, model: BertPreTrainedModel, batch_size: int = 64) -> dict[str, float]:
+        """Predict, then score: the numbers a chapter reports."""
+        return self.score(self.predict(model, batch_size))
+
+
+def check_model_for(model: BertPreTrainedModel, data: TaskData) -> None:
+    """Refuse a model whose head does not fit the task, before a shape error deep in torch."""
+    if not isinstance(model, data.model_class):
+        raise TypeError(
+            f"{type(data).__name__} needs a {data.model_class.__name__}, got "
+            f"{type(model).__name__}; build one with {data.model_class.__name__}.from_pretrained"
+        )
+    vocab_size = model.config.vocab_size
+    top = int(data.features["input_ids"].max()) if len(data) else 0
+    if top >= vocab_size:
+        raise ValueError(
+            f"the data holds token id {top} but the model's vocabulary has {vocab_size} tokens: "
+            "encode the data with the tokenizer saved beside the model"
+        )
+
+
+def _check_length(max_length: int) -> None:
+    if not isinstance(max_length, int) or max_length < 8:
+        raise ValueError(f"max_length must be an int >= 8, got {max_length!r}")
+
+
+@dataclass
+class SentenceClassificationData(TaskData):
+    """Texts with one class each (sentiment): the head reads the pooled [CLS] vector."""
+
+    texts: list[str] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    label_names: tuple[str, ...] = SENTIMENT_LABELS
+
+    model_class: ClassVar[type[BertPreTrainedModel]] = BertForSequenceClassification
+    main_metric: ClassVar[str] = "accuracy"
+
+    def logits(self, model: BertPreTrainedModel, batch_size: int = 64) -> Tensor:
+        """Class scores (N, num_labels) for every text."""
+        return torch.cat([output.logits for output, _ in self.outputs(model, batch_size)])
+
+    def predict(self, model: BertPreTrainedModel, batch_size: int = 64) -> list[int]:
+        """The most likely class of every text."""
+        return self.logits(model, batch_size).argmax(-1).tolist()
+
+    def score(self, predictions: Sequence[int]) -> dict[str, float]:
+        """Accuracy and macro F1 (the mean over classes of each class's F1)."""
+        return {
+            "accuracy": accuracy(self.labels, predictions),
+            "f1": macro_f1(self.labels, predictions, len(self.label_names)),
+        }
+
+
+def encode_sentences(
+    tokenizer: BertTokenizer,
+    examples: Sequence[LabeledReview] | Sequence[tuple[str, int]],
+    max_length: int = 64,
+    label_names: tuple[str, ...] = SENTIMENT_LABELS,
+) -> SentenceClassificationData:
+    """Encode labelled texts ([CLS] text [SEP]) for sentence classification."""
+    _check_length(max_length)
+    texts: list[str] = []
+    labels: list[int] = []
+    for index, example in enumerate(examples):
+        if isinstance(example, LabeledReview):
+            text, label = example.text, example.label
+        else:
+            text, label = example
+        if not isinstance(label, int) or not 0 <= label < len(label_names):
+            raise ValueError(
+                f"example {index} has label {label!r}; "
+                f"labels are class ids 0..{len(label_names) - 1}"
+            )
+        texts.append(text)
+        labels.append(label)
+    if not texts:
+        raise ValueError("no examples to encode")
+    batch = tokenizer(texts, max_length=max_length, padding=True, truncation=True)
+    features = {name: batch[name] for name in MODEL_INPUTS}
+    features["labels"] = _tensor(labels)
+    return SentenceClassificationData(features, texts, labels, tuple(label_names))
+
+
+@dataclass
+class TokenClassificationData(TaskData):
+    """Sentences as words with one BIO tag each: the head reads every token's vector."""
+
+    words: list[list[str]] = field(default_factory=list)
+    tags: list[list[str]] = field(default_factory=list)
+    word_ids: list[list[int | None]] = field(default_factory=list)
+    label_names: tuple[str, ...] = NER_LABELS
+
+    model_class: ClassVar[type[BertPreTrainedModel]] = BertForTokenClassification
+    main_metric: ClassVar[str] = "f1"
+
+    def predict(self, model: BertPreTrainedModel, batch_size: int = 64) -> list[list[str]]:
+        """One tag per word, read off each word's first piece ('O' for words truncated away)."""
+        token_predictions: list[list[int]] = []
+        for output, _ in self.outputs(model, batch_size):
+            token_predictions += output.logits.argmax(-1).tolist()  # (B, T') -> lists
+        tags = []
+        for words, word_ids, row in zip(self.words, self.word_ids, token_predictions, strict=True):
+            ids = word_predictions(word_ids[: len(row)], row, len(words))
+            tags.append([self.label_names[i] for i in ids])
+        return tags
+
+    def score(self, predictions: Sequence[Sequence[str]]) -> dict[str, float]:
+        """Entity precision, recall and F1 (exact span and type), and per-word tag accuracy."""
+        scores = entity_scores(self.tags, predictions)
+        pairs = [(g, p) for gs, ps in zip(self.tags, predictions, strict=True)
+                 for g, p in zip(gs, ps, strict=True)]
+        scores["word_accuracy"] = sum(g == p for g, p in pairs) / len(pairs)
+        return scores
+
+
+def encode_entities(
+    tokenizer: BertTokenizer,
+    examples: Sequence[tuple[Sequence[str], Sequence[str]]],
+    max_length: int = 64,
+    label_names: tuple[str, ...] = NER_LABELS,
+) -> TokenClassificationData:
+    """Encode (words, BIO tags) sentences, labelling each word's first WordPiece only."""
+    _check_length(max_length)
+    label_ids = {name: i for i, name in enumerate(label_names)}
+    texts: list[str] = []
+    all_words: list[list[str]] = []
+    all_tags: list[list[str]] = []
+    spans: list[list[tuple[int, int]]] = []
+    for index, (words, tags) in enumerate(examples):
+        if len(words) != len(tags):
+            raise ValueError(f"sentence {index} has {len(words)} words but {len(tags)} tags")
+        unknown = sorted(set(tags) - set(label_ids))
+        if unknown:
+            raise ValueError(f"sentence {index} uses tags {unknown} not in {label_names}")
+        text, word_spans = detokenize(words)
+        texts.append(text)
+        spans.append(word_spans)
+        all_words.append(list(words))
+        all_tags.append(list(tags))
+    if not texts:
+        raise ValueError("no sentences to encode")
+    encodings = tokenizer.encode_batch(texts, max_length=max_length, padding=True)
+    word_ids = [word_ids_from_offsets(e.offsets, s) for e, s in zip(encodings, spans, strict=True)]
+    labels = [
+        align_labels_to_tokens(ids, [label_ids[t] for t in tags])
+        for ids, tags in zip(word_ids, all_tags, strict=True)
+    ]
+    features = _features(encodings)
+    features["labels"] = _tensor(labels)
+    return TokenClassificationData(features, all_words, all_tags, word_ids, tuple(label_names))
+
+
+def _features(encodings: Sequence[Encoding]) -> dict[str, Tensor]:
+    return {name: _tensor([getattr(e, name) for e in encodings]) for name in MODEL_INPUTS}
+
+
+@dataclass
+class QuestionAnsweringData(TaskData):
+    """Question + passage pairs whose answer is a span of the passage, located by token offsets.
+
+    The rule for answers truncated away: when `max_length` cuts the passage before the
+    answer ends, the example's start and end positions point at [CLS] (position 0), the
+    convention SQuAD 2.0 uses for "no answer here", and `answer_in_window` is False. The
+    model still has to answer it at evaluation, which scores it against the true answer,
+    so truncation shows up as lost points instead of vanishing from the test set.
+    """
+
+    examples: list[QAExample] = field(default_factory=list)
+    offsets: list[list[tuple[int, int] | None]] = field(default_factory=list)
+    passage_mask: Tensor = field(default_factory=lambda: torch.zeros(0, 0, dtype=torch.bool))
+    answer_in_window: list[bool] = field(default_factory=list)
+    max_answer_tokens: int = 30
+
+    model_class: ClassVar[type[BertPreTrainedModel]] = BertForQuestionAnswering
+    main_metric: ClassVar[str] = "f1"
+
+    def spans(self, model: BertPreTrainedModel, batch_size: int = 64) -> list[tuple[int, int]]:
+        """The best-scoring (start, end) passage tokens for every example."""
+        found: list[tuple[int, int]] = []
+        row = 0
+        for output, length in self.outputs(model, batch_size):
+            pairs = zip(output.start_logits, output.end_logits, strict=True)
+            for start_logits, end_logits in pairs:
+                allowed = self.passage_mask[row, :length]
+                start, end, _ = best_span(start_logits, end_logits, allowed, self.max_answer_tokens)
+                found.append((start, end))
+                row += 1
+        return found
+
+    def predict(self, model: BertPreTrainedModel, batch_size: int = 64) -> list[str]:
+        """The predicted answer text of every example, cut from its passage via offsets."""
+        return [
+            span_text(example.context, offsets, start, end)
+            for example, offsets, (start, end) in zip(
+                self.examples, self.offsets, self.spans(model, batch_size), strict=True
+            )
+        ]
+
+    def score(self, predictions: Sequence[str]) -> dict[str, float]:
+        """SQuAD's exact match and token F1, averaged over examples, plus the share truncated."""
+        _check_pairs(self.examples, predictions)
+        answers = [example.answer for example in self.examples]
+        pairs = list(zip(predictions, answers, strict=True))
+        return {
+            "exact_match": float(np.mean([exact_match(p, g) for p, g in pairs])),
+            "f1": float(np.mean([token_f1(p, g) for p, g in pairs])),
+            "truncated": 1.0 - float(np.mean(self.answer_in_window)),
+        }
+
+
+def encode_questions(
+    tokenizer: BertTokenizer,
+    examples: Sequence[QAExample],
+    max_length: int = 128,
+    max_answer_tokens: int = 30,
+) -> QuestionAnsweringData:
+    """Encode [CLS] question [SEP] passage [SEP] with the answer's start and end tokens."""
+    _check_length(max_length)
+    if not examples:
+        raise ValueError("no questions to encode")
+    for index, example in enumerate(examples):
+        found = example.context[example.answer_start : example.answer_start + len(example.answer)]
+        if found != example.answer:
+            raise ValueError(
+                f"question {index}: answer {example.answer!r} is not at character "
+                f"{example.answer_start} of its passage (found {found!r})"
+            )
+    encodings = tokenizer.encode_batch(
+        [e.question for e in examples], [e.context for e in examples], max_length=max_length
+    )
+    starts: list[int] = []
+    ends: list[int] = []
+    inside: list[bool] = []
+    for example, encoding in zip(examples, encodings, strict=True):
+        span = answer_token_span(
+            encoding.offsets,
+            encoding.token_type_ids,
+            example.answer_start,
+            example.answer_start + len(example.answer),
+        )
+        inside.append(span is not None)
+        start, end = span if span is not None else (0, 0)  # [CLS]: "not in this window"
+        starts.append(start)
+        ends.append(end)
+    features = _features(encodings)
+    features["start_positions"] = _tensor(starts)
+    features["end_positions"] = _tensor(ends)
+    passage_mask = torch.tensor(
+        [[t == 1 and o is not None for t, o in zip(e.token_type_ids, e.offsets, strict=True)]
+         for e in encodings]
+    )  # (N, T): the tokens an answer may use
+    return QuestionAnsweringData(
+        features,
+        list(examples),
+        [list(e.offsets) for e in encodings],
+        passage_mask,
+        inside,
+        max_answer_tokens,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# One training loop for every task
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Everything that decides a fine-tuning run besides the model and the data."""
+
+    epochs: int = 5
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    patience: int = 2  # epochs without a better validation score before stopping
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"TrainingSettings.{name} must be a positive int, got {value!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
+
+
+@dataclass
+class TrainingResult:
+    """What a run did: per-epoch training loss and validation scores, and the epoch kept."""
+
+    train_loss: list[float]
+    validation: list[dict[str, float]]
+    best_epoch: int  # 1-based; the weights the model holds after training
+    stopped_early: bool
+    steps: int
+
+    @property
+    def best(self) -> dict[str, float]:
+        """Validation scores of the kept epoch (empty without a validation split)."""
+        return self.validation[self.best_epoch - 1] if self.validation else {}
+
+
+def _optimizer(model: torch.nn.Module, settings: TrainingSettings) -> torch.optim.Optimizer:
+    """AdamW with weight decay on matrices only: biases and LayerNorm gains are not decayed."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    groups = [
+        {"params": decay, "weight_decay": settings.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=settings.learning_rate)
+
+
+def linear_schedule(step: int, total: int, warmup: int) -> float:
+    """BERT's learning-rate multiplier: rise linearly over `warmup` steps, then fall to 0."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
+def fine_tune(
+    model: BertPreTrainedModel,
+    train: TaskData,
+    validation: TaskData | None = None,
+    settings: TrainingSettings | None = None,
+    progress: bool = True,
+) -> TrainingResult:
+    """Train a task model on `train`, keeping the weights of its best validation epoch.
+
+    The same loop serves every head because each model computes its own loss from the
+    labels in the batch. Early stopping: after `patience` epochs without a better score on
+    `validation` (the task's main metric), training stops and the best weights come back.
+    Seeded: the same settings give the same numbers on CPU.
+    """
+    settings = settings or TrainingSettings()
+    check_model_for(model, train)
+    if validation is not None:
+        check_model_for(model, validation)
+    if len(train) == 0:
+        raise ValueError("the training set is empty")
+    set_seed(settings.seed)
+    generator = torch.Generator().manual_seed(settings.seed)
+    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
+    total = steps_per_epoch * settings.epochs
+    warmup = max(1, round(total * settings.warmup_ratio))
+    optimizer = _optimizer(model, settings)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: linear_schedule(step, total, warmup)
+    )
+    losses: list[float] = []
+    scores: list[dict[str, float]] = []
+    best_score, best_epoch, best_state = -math.inf, settings.epochs, None
+    stopped_early = False
+    steps = 0
+    bar = tqdm(total=total, disable=not progress, file=sys.stderr, desc=type(train).__name__,
+               leave=True, dynamic_ncols=True)
+    for epoch in range(1, settings.epochs + 1):
+        model.train()
+        running = 0.0
+        for batch in train.batches(settings.batch_size, generator):
+            loss = model(**batch).loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
+            optimizer.step()
+            schedule.step()
+            running += float(loss.detach()) * batch["input_ids"].size(0)
+            steps += 1
+            bar.update(1)
+        losses.append(running / len(train))
+        postfix = {"epoch": epoch, "loss": f"{losses[-1]:.4f}"}
+        if validation is not None:
+            scores.append(validation.evaluate(model))
+            score = scores[-1][validation.main_metric]
+            postfix[f"val {validation.main_metric}"] = f"{score:.4f}"
+            if score > best_score:
+                best_score, best_epoch = score, epoch
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            elif epoch - best_epoch >= settings.patience:
+                stopped_early = epoch < settings.epochs
+                bar.set_postfix(postfix)
+                break
+        bar.set_postfix(postfix)
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return TrainingResult(losses, scores, best_epoch, stopped_early, steps)
+
+
+# ---------------------------------------------------------------------------------------------
+# What pretraining buys: a learning curve on the held-out-adjective sentiment split
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LearningCurve:
+    """Test scores per number of labelled examples, one per seed, for one starting point."""
+
+    name: str
+    scores: dict[int, list[float]] = field(default_factory=dict)
+
+    @property
+    def label_counts(self) -> list[int]:
+        """The numbers of labelled examples measured, ascending."""
+        return sorted(self.scores)
+
+    def mean(self, n: int) -> float:
+        """The mean over seeds at `n` labels."""
+        return float(np.mean(self.scores[n]))
+
+    def spread(self, n: int) -> float:
+        """The standard deviation over seeds at `n` labels (0 for a single seed)."""
+        values = self.scores[n]
+        return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+    def table(self) -> list[tuple[int, float, float, float, float]]:
+        """Rows of (labels, mean, std, min, max)."""
+        return [
+            (n, self.mean(n), self.spread(n), min(self.scores[n]), max(self.scores[n]))
+            for n in self.label_counts
+        ]
+
+
+def learning_curve(
+    name: str,
+    make_model: Callable[[], BertForSequenceClassification],
+    tokenizer: BertTokenizer,
+    split: SentimentSplit,
+    label_counts: Sequence[int],
+    seeds: Sequence[int],
+    settings: TrainingSettings,
+    validation_size: int = 100,
+    min_steps: int = 30,
+    progress: bool = True,
+) -> LearningCurve:
+    """Fine-tune from `make_model()` on n labelled reviews per seed; score on held-out adjectives.
+
+    The labelled examples are drawn per seed from `split.train` (after setting aside
+    `validation_size` reviews for early stopping: they use the train adjectives too, so model
+    selection never peeks at the test adjectives). Small label counts get more epochs, at
+    least `min_steps` updates, so every run trains for a comparable number of steps.
+    """
+    if validation_size >= len(split.train):
+        raise ValueError(
+            f"validation_size={validation_size} leaves none of the {len(split.train)} "
+            "training reviews to learn from"
+        )
+    pool = encode_sentences(tokenizer, split.train[validation_size:])
+    validation = encode_sentences(tokenizer, split.train[:validation_size])
+    test = encode_sentences(tokenizer, split.test)
+    too_many = [n for n in label_counts if n > len(pool)]
+    if too_many:
+        raise ValueError(f"label counts {too_many} exceed the {len(pool)} training reviews")
+    curve = LearningCurve(name)
+    runs = [(n, seed) for n in label_counts for seed in seeds]
+    bar = tqdm(runs, disable=not progress, file=sys.stderr, desc=name, dynamic_ncols=True)
+    for n, seed in bar:
+        chosen = random.Random(seed * 1_000_003 + n).sample(range(len(pool)), n)
+        epochs = max(settings.epochs, math.ceil(min_steps / math.ceil(n / settings.batch_size)))
+        set_seed(seed)
+        model = make_model()
+        fine_tune(model, pool.select(chosen), validation,
+                  replace(settings, seed=seed, epochs=epochs), progress=False)
+        curve.scores.setdefault(n, []).append(test.evaluate(model)["accuracy"])
+        bar.set_postfix(labels=n, seed=seed, accuracy=f"{curve.scores[n][-1]:.3f}")
+    return curve
+
+
+def plot_learning_curves(curves: Sequence[LearningCurve], ax: Any, chance: float = 0.5) -> None:
+    """Draw mean test accuracy against labels, with a ±1 std band and each seed as a dot."""
+    for curve in curves:
+        counts = curve.label_counts
+        means = np.array([curve.mean(n) for n in counts])
+        spreads = np.array([curve.spread(n) for n in counts])
+        (line,) = ax.plot(counts, means, marker="o", label=curve.name)
+        ax.fill_between(counts, means - spreads, means + spreads, color=line.get_color(), alpha=0.2)
+        for n in counts:
+            ax.scatter([n] * len(curve.scores[n]), curve.scores[n], color=line.get_color(), s=8,
+                       alpha=0.5)
+    ax.axhline(chance, color="grey", linestyle=":", label="chance")
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled training reviews")
+    ax.set_ylabel("test accuracy (held-out adjectives)")
+    ax.legend(loc="lower right")
+
+
+# ---------------------------------------------------------------------------------------------
+# Showing predictions
+# ---------------------------------------------------------------------------------------------
+
+
+def highlight_html(text: str, start: int, end: int) -> str:
+    """The text as HTML with characters [start, end) highlighted: how a predicted answer shows."""
+    if not 0 <= start <= end <= len(text):
+        raise ValueError(f"span [{start}, {end}) is outside a text of {len(text)} characters")
+    return (
+        f"{escape(text[:start])}<mark style=\"background:#ffd54f\">{escape(text[start:end])}"
+        f"</mark>{escape(text[end:])}"
+    )
+
+
+@dataclass
+class Answer:
+    """A predicted answer: its text and characters in the passage, and the model's beliefs."""
+
+    text: str
+    start_char: int
+    end_char: int
+    score: float  # start logit + end logit of the chosen span
+    tokens: list[str]  # the passage's tokens, in order
+    start_probs: np.ndarray  # P(answer starts at passage token i)
+    end_probs: np.ndarray  # P(answer ends at passage token i)
+
+
+def answer_question(
+    model: BertForQuestionAnswering,
+    tokenizer: BertTokenizer,
+    question: str,
+    passage: str,
+    max_length: int = 128,
+    max_answer_tokens: int = 30,
+) -> Answer:
+    """Ask a fine-tuned QA model one question about one passage; the answer is a passage span."""
+    if not isinstance(model, BertForQuestionAnswering):
+        raise TypeError(
+            f"answer_question needs a BertForQuestionAnswering, got {type(model).__name__}"
+        )
+    if not question.strip() or not passage.strip():
+        raise ValueError("both the question and the passage must hold some text")
+    encoding = tokenizer.encode(question, passage, max_length=max_length)
+    inputs = {name: _tensor([getattr(encoding, name)]) for name in MODEL_INPUTS}  # (1, T) each
+    model.eval()
+    with torch.no_grad():
+        output = model(**inputs)
+    allowed = torch.tensor(
+        [t == 1 and o is not None for t, o in zip(encoding.token_type_ids, encoding.offsets,
+                                                  strict=True)]
+    )
+    start_logits, end_logits = output.start_logits[0], output.end_logits[0]  # (T,)
+    start, end, score = best_span(start_logits, end_logits, allowed, max_answer_tokens)
+    first, last = encoding.offsets[start], encoding.offsets[end]
+    assert first is not None and last is not None  # best_span only picks passage tokens
+    passage_tokens = [tok for tok, ok in zip(encoding.tokens, allowed.tolist(), strict=True) if ok]
+    return Answer(
+        text=passage[first[0] : last[1]],
+        start_char=first[0],
+        end_char=last[1],
+        score=score,
+        tokens=passage_tokens,
+        start_probs=torch.softmax(start_logits[allowed], -1).numpy(),
+        end_probs=torch.softmax(end_logits[allowed], -1).numpy(),
+    )
+
+
+class QAExplorer:
+    """Pick a passage, type a question: the predicted answer is highlighted in the passage.
+
+    The passage with its highlighted answer is an HTML output and the model's start/end
+    probabilities are one matplotlib figure shown as a PNG; both are updated in place when
+    a control changes, so the explorer works (and its first state renders) with no network.
+    """
+
+    def __init__(
+        self,
+        model: BertForQuestionAnswering,
+        tokenizer: BertTokenizer,
+        passages: Sequence[str],
+        question: str = "",
+        max_length: int = 128,
+    ) -> None:
+        import ipywidgets as widgets
+        from matplotlib.figure import Figure
+
+        if not passages:
+            raise ValueError("QAExplorer needs at least one passage")
+        self.model, self.tokenizer, self.max_length = model, tokenizer, max_length
+        self.passages = list(passages)
+        self.passage = widgets.Dropdown(
+            options=[(f"{i}: {p[:70]}…", i) for i, p in enumerate(self.passages)],
+            value=0, description="passage", layout=widgets.Layout(width="95%"),
+        )
+        self.question = widgets.Text(
+            value=question, description="question", continuous_update=False,
+            placeholder="type a question and press Enter", layout=widgets.Layout(width="95%"),
+        )
+        self.widget = widgets.VBox([self.passage, self.question])
+        self.fig = Figure(figsize=(10, 2.8), dpi=90)
+        self.ax = self.fig.add_subplot()
+        self.answer: Answer | None = None
+        self._handles: list[Any] = []
+        self.passage.observe(self._on_change, names="value")
+        self.question.observe(self._on_change, names="value")
+        self.draw()
+
+    def draw(self) -> None:
+        """Answer the current question and redraw the probability figure."""
+        passage, question = self.passages[self.passage.value], self.question.value
+        self.answer = None
+        if question.strip():
+            self.answer = answer_question(self.model, self.tokenizer, question, passage,
+                                          self.max_length)
+        self.ax.clear()
+        if self.answer is None:
+            self.ax.text(0.5, 0.5, "type a question", ha="center", va="center")
+            self.ax.set_axis_off()
+            return
+        self.ax.set_axis_on()
+        positions = np.arange(len(self.answer.tokens))
+        self.ax.bar(positions - 0.2, self.answer.start_probs, width=0.4, label="P(start)")
+        self.ax.bar(positions + 0.2, self.answer.end_probs, width=0.4, label="P(end)")
+        self.ax.set_xticks(positions, self.answer.tokens, rotation=90, fontsize=7)
+        self.ax.set_ylim(0, 1)
+        self.ax.set_ylabel("probability")
+        self.ax.set_title(f"answer: {self.answer.text!r}", fontsize=10)
+        self.ax.legend(loc="upper right", fontsize=8)
+        self.fig.tight_layout()
+
+    def html(self) -> str:
+        """The passage with the predicted answer highlighted, and the answer spelled out."""
+        passage = self.passages[self.passage.value]
+        if self.answer is None:
+            return f"<p>{escape(passage)}</p><p><i>Type a question about this passage.</i></p>"
+        marked = highlight_html(passage, self.answer.start_char, self.answer.end_char)
+        return (
+            f"<p><b>Q:</b> {escape(self.question.value)}<br><b>A:</b> "
+            f"{escape(self.answer.text)} <small>(score {self.answer.score:.2f})</small></p>"
+            f"<p style='line-height:1.6'>{marked}</p>"
+        )
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes (what the notebook shows)."""
+        import io
+
+        buffer = io.BytesIO()
+        self.fig.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+
+    def _outputs(self) -> list[Any]:
+        from IPython.display import HTML, Image
+
+        return [HTML(self.html()), Image(data=self.png(), format="png")]
+
+    def _on_change(self, _change: dict[str, Any]) -> None:
+        self.draw()
+        if self._handles:  # shown: redraw the outputs in place
+            for handle, output in zip(self._handles, self._outputs(), strict=True):
+                handle.update(output)
+
+    def show(self) -> None:
+        """Display the controls, then the highlighted passage and the figure (updated in place)."""
+        from IPython.display import display
+
+        display(self.widget)
+        self._handles = [display(output, display_id=True) for output in self._outputs()]
+
+    def _ipython_display_(self) -> None:
+        self.show()

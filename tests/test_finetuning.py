@@ -1,0 +1,358 @@
+"""bertlab.finetuning: label alignment, offsets, metrics against hand-computed values, the loop."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from bertlab import finetuning as ft
+from bertlab.corpus import QAExample, detokenize, generate_corpus, sentiment_split
+from bertlab.model import (
+    IGNORE_INDEX,
+    BertConfig,
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    BertForTokenClassification,
+)
+from bertlab.tokenization import BertTokenizer
+
+
+@pytest.fixture(scope="module")
+def world():  # type: ignore[no-untyped-def]
+    return generate_corpus(150, seed=3)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(world) -> BertTokenizer:  # type: ignore[no-untyped-def]
+    # a small vocabulary, so many words split into several pieces
+    return BertTokenizer.train(world.sentences(), 500)
+
+
+def tiny_config(tokenizer: BertTokenizer, **overrides: object) -> BertConfig:
+    values = dict(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
+                  num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
+                  hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    values.update(overrides)
+    return BertConfig(**values)  # type: ignore[arg-type]
+
+
+# --- label alignment -------------------------------------------------------------------------
+
+
+def test_align_labels_first_piece_only() -> None:
+    # [CLS] leo visit ##ed river ##gate ##s . [SEP] [PAD]
+    word_ids = [None, 0, 1, 1, 2, 2, 2, 3, None, None]
+    assert ft.align_labels_to_tokens(word_ids, [1, 0, 3, 0]) == [
+        IGNORE_INDEX, 1, 0, IGNORE_INDEX, 3, IGNORE_INDEX, IGNORE_INDEX, 0, IGNORE_INDEX,
+        IGNORE_INDEX,
+    ]
+    with pytest.raises(ValueError, match="no label"):
+        ft.align_labels_to_tokens([None, 0, 1, None], [5])
+
+
+def test_word_ids_from_offsets_follow_the_dataset_words() -> None:
+    # the dataset keeps "U.S." as one word; the tokenizer splits it into u . s .
+    text = "Leo visited the U.S. today"
+    spans = [(0, 3), (4, 11), (12, 15), (16, 20), (21, 26)]
+    offsets = [None, (0, 3), (4, 9), (9, 11), (12, 15), (16, 17), (17, 18), (18, 19), (19, 20),
+               (21, 26), None]
+    assert ft.word_ids_from_offsets(offsets, spans) == [None, 0, 1, 1, 2, 3, 3, 3, 3, 4, None]
+    assert [text[a:b] for a, b in spans] == ["Leo", "visited", "the", "U.S.", "today"]
+    with pytest.raises(ValueError, match="no word span"):
+        ft.word_ids_from_offsets([(11, 12)], spans)  # the space between words
+
+
+def test_entities_are_labelled_on_first_pieces(world, tokenizer) -> None:  # type: ignore[no-untyped-def]
+    examples = world.ner_examples()[:60]
+    data = ft.encode_entities(tokenizer, examples, max_length=64)
+    split_words = 0
+    for index, (words, tags) in enumerate(examples):
+        labels = data.features["labels"][index].tolist()
+        ids = data.word_ids[index]
+        _, spans = detokenize(words)
+        text, _ = detokenize(words)
+        tokens = data.features["input_ids"][index].tolist()
+        offsets = tokenizer.encode(text, max_length=64).offsets
+        for word, (start, end) in enumerate(spans):
+            positions = [i for i, w in enumerate(ids) if w == word]
+            assert positions, f"word {words[word]!r} lost its tokens"
+            first = positions[0]
+            assert offsets[first][0] == start  # the first piece starts the word
+            assert offsets[positions[-1]][1] == end  # and the last piece ends it
+            assert labels[first] == ft.NER_LABELS.index(tags[word])
+            assert all(labels[i] == IGNORE_INDEX for i in positions[1:])
+            split_words += len(positions) > 1
+        assert sum(label != IGNORE_INDEX for label in labels) == len(words)
+        assert tokens[0] == tokenizer.cls_token_id
+    assert split_words > 50  # the check above really met words of several pieces
+
+
+def test_word_predictions_read_first_pieces_and_fill_truncated_words() -> None:
+    word_ids = [None, 0, 0, 1, None]
+    assert ft.word_predictions(word_ids, [9, 4, 5, 6, 9], n_words=3) == [4, 6, 0]
+
+
+def test_answer_offsets_round_trip(world, tokenizer) -> None:  # type: ignore[no-untyped-def]
+    examples = world.qa_examples()
+    data = ft.encode_questions(tokenizer, examples, max_length=256)
+    assert all(data.answer_in_window)
+    for index, example in enumerate(examples):
+        start = int(data.features["start_positions"][index])
+        end = int(data.features["end_positions"][index])
+        assert 0 < start <= end
+        assert data.features["token_type_ids"][index, start] == 1  # inside the passage
+        assert ft.span_text(example.context, data.offsets[index], start, end) == example.answer
+
+
+def test_truncated_answers_point_at_cls(world, tokenizer) -> None:  # type: ignore[no-untyped-def]
+    examples = world.qa_examples()[:80]
+    data = ft.encode_questions(tokenizer, examples, max_length=40)
+    cut = [i for i, inside in enumerate(data.answer_in_window) if not inside]
+    kept = [i for i, inside in enumerate(data.answer_in_window) if inside]
+    assert cut and kept
+    for i in cut:
+        assert data.features["start_positions"][i] == data.features["end_positions"][i] == 0
+        offsets = [o for o, t in zip(data.offsets[i], data.features["token_type_ids"][i].tolist(),
+                                     strict=True) if t == 1 and o is not None]
+        answer_end = examples[i].answer_start + len(examples[i].answer)
+        assert offsets[-1][1] < answer_end  # the passage really stops before the answer ends
+    for i in kept:
+        s, e = int(data.features["start_positions"][i]), int(data.features["end_positions"][i])
+        assert ft.span_text(examples[i].context, data.offsets[i], s, e) == examples[i].answer
+    assert data.score([examples[i].answer for i in range(80)])["truncated"] == len(cut) / 80
+
+
+def test_answer_token_span_by_hand() -> None:
+    # [CLS] who ? [SEP] leo saw twelve swan ##s [SEP]; passage "Leo saw twelve swans"
+    offsets = [None, (0, 3), (3, 4), None, (0, 3), (4, 7), (8, 14), (15, 19), (19, 20), None]
+    types = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1]
+    assert ft.answer_token_span(offsets, types, 8, 20) == (6, 8)  # "twelve swans"
+    assert ft.answer_token_span(offsets, types, 0, 3) == (4, 4)  # "Leo", not the question's "who"
+    assert ft.answer_token_span(offsets[:7] + [None], types[:8], 8, 20) is None  # cut away
+    with pytest.raises(ValueError, match="non-empty"):
+        ft.answer_token_span(offsets, types, 5, 5)
+
+
+def test_best_span_respects_order_passage_and_length() -> None:
+    start = torch.tensor([9.0, 0.0, 1.0, 5.0, 0.0, 0.0])
+    end = torch.tensor([9.0, 3.0, 0.0, 0.0, 2.0, 0.0])
+    allowed = torch.tensor([False, True, True, True, True, True])
+    # best unconstrained would be (0, 0) = [CLS], or (3, 1) = end before start
+    assert ft.best_span(start, end, allowed)[:2] == (3, 4)
+    assert ft.best_span(start, end, allowed)[2] == pytest.approx(7.0)
+    assert ft.best_span(start, end, allowed, max_answer_tokens=1)[:2] == (3, 3)
+    with pytest.raises(ValueError, match="truncated"):
+        ft.best_span(start, end, torch.zeros(6, dtype=torch.bool))
+
+
+# --- metrics ---------------------------------------------------------------------------------
+
+
+def test_classification_metrics_by_hand() -> None:
+    gold = [1, 1, 1, 0, 0, 0, 0, 1]
+    pred = [1, 1, 0, 0, 1, 0, 0, 0]
+    assert ft.accuracy(gold, pred) == 5 / 8
+    # class 1: tp=2, predicted 3, gold 4 -> P=2/3, R=1/2, F1=4/7
+    assert ft.f1_score(gold, pred, 1) == pytest.approx(4 / 7)
+    # class 0: tp=3, predicted 5, gold 4 -> F1 = 6/9
+    assert ft.f1_score(gold, pred, 0) == pytest.approx(2 / 3)
+    assert ft.macro_f1(gold, pred, 2) == pytest.approx((4 / 7 + 2 / 3) / 2)
+    np.testing.assert_array_equal(ft.confusion_matrix(gold, pred, 2), [[3, 1], [2, 2]])
+    with pytest.raises(ValueError, match="4 gold labels but 3"):
+        ft.accuracy([0, 1, 1, 0], [0, 1, 1])
+
+
+def test_bio_entities_by_hand() -> None:
+    tags = ["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "I-LOC", "I-ORG", "O", "I-PER"]
+    assert ft.bio_entities(tags) == [
+        ("PER", 0, 2), ("LOC", 3, 4), ("LOC", 4, 6), ("ORG", 6, 7), ("PER", 8, 9),
+    ]
+    assert ft.bio_entities(["B-PER", "I-LOC"]) == [("PER", 0, 1), ("LOC", 1, 2)]
+    assert ft.bio_entities(["O", "O"]) == []
+    with pytest.raises(ValueError, match="BIO"):
+        ft.bio_entities(["PER"])
+
+
+def test_entity_scores_by_hand() -> None:
+    gold = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "I-ORG", "O"]]
+    pred = [["B-PER", "O", "O", "B-LOC"], ["B-ORG", "I-ORG", "B-PER"]]
+    # gold: PER(0,2) LOC(3,4) ORG(0,2) = 3; pred: PER(0,1) LOC ORG PER(2,3) = 4; hits: LOC, ORG
+    scores = ft.entity_scores(gold, pred)
+    assert scores["precision"] == pytest.approx(2 / 4)
+    assert scores["recall"] == pytest.approx(2 / 3)
+    assert scores["f1"] == pytest.approx(2 * (1 / 2) * (2 / 3) / (1 / 2 + 2 / 3))
+    # a span with the right words but the wrong type is a miss
+    assert ft.entity_scores([["B-PER"]], [["B-LOC"]])["f1"] == 0.0
+    assert ft.entity_scores(gold, gold)["f1"] == 1.0
+
+
+def test_squad_answer_metrics_by_hand() -> None:
+    assert ft.normalize_answer("The  Big, Dog!") == "big dog"
+    assert ft.normalize_answer("an apple a day") == "apple day"
+    assert ft.exact_match("the twelve swans.", "Twelve swans") == 1.0
+    assert ft.exact_match("twelve swan", "twelve swans") == 0.0
+    # "big brown dog" vs "a dog": shared {dog}; P = 1/3, R = 1/1 -> F1 = 0.5
+    assert ft.token_f1("big brown dog", "a dog") == pytest.approx(0.5)
+    # repeated words count as a bag: pred "dog dog", gold "dog" -> P=1/2, R=1 -> 2/3
+    assert ft.token_f1("dog dog", "dog") == pytest.approx(2 / 3)
+    assert ft.token_f1("cat", "dog") == 0.0
+    assert ft.token_f1("the", "a") == 1.0  # both normalize to nothing
+
+
+# --- datasets --------------------------------------------------------------------------------
+
+
+def test_select_cuts_every_field_alike(world, tokenizer) -> None:  # type: ignore[no-untyped-def]
+    data = ft.encode_questions(tokenizer, world.qa_examples()[:20])
+    part = data.select([5, 2])
+    assert len(part) == 2
+    assert part.examples == [data.examples[5], data.examples[2]]
+    assert torch.equal(part.features["input_ids"][1], data.features["input_ids"][2])
+    assert torch.equal(part.passage_mask[0], data.passage_mask[5])
+    assert part.offsets[1] == data.offsets[2]
+    with pytest.raises(IndexError):
+        data.select([20])
+
+
+def test_bad_inputs_raise_clear_errors(tokenizer) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match="2 words but 1 tags"):
+        ft.encode_entities(tokenizer, [(["Leo", "ran"], ["B-PER"])])
+    with pytest.raises(ValueError, match="B-FOO"):
+        ft.encode_entities(tokenizer, [(["Leo"], ["B-FOO"])])
+    with pytest.raises(ValueError, match="not at character"):
+        ft.encode_questions(tokenizer, [QAExample("Leo ran.", "Who ran?", "Leo", 3)])
+    with pytest.raises(ValueError, match="label"):
+        ft.encode_sentences(tokenizer, [("good", 2)])
+    data = ft.encode_sentences(tokenizer, [("it was good", 1)])
+    with pytest.raises(TypeError, match="BertForSequenceClassification"):
+        ft.fine_tune(BertForTokenClassification(tiny_config(tokenizer)), data, progress=False)
+    small = BertForSequenceClassification(tiny_config(tokenizer, vocab_size=10))
+    with pytest.raises(ValueError, match="vocabulary"):
+        data.evaluate(small)
+
+
+# --- the training loop -----------------------------------------------------------------------
+
+
+def keyword_task(tokenizer: BertTokenizer, n: int, seed: int) -> ft.SentenceClassificationData:
+    """Label 1 iff the review says 'not': learnable from one token."""
+    reviews = sentiment_split(n, 1, seed=seed).train
+    return ft.encode_sentences(tokenizer, [(r.text, int(" not " in r.text)) for r in reviews])
+
+
+def test_sentence_classifier_learns_and_is_reproducible(tokenizer) -> None:  # type: ignore[no-untyped-def]
+    train, validation = keyword_task(tokenizer, 160, 1), keyword_task(tokenizer, 80, 2)
+    settings = ft.TrainingSettings(epochs=6, batch_size=16, learning_rate=3e-3, patience=6)
+    results, accuracies = [], []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = BertForSequenceClassification(tiny_config(tokenizer))
+        before = validation.evaluate(model)["accuracy"]
+        results.append(ft.fine_tune(model, train, validation, settings, progress=False))
+        accuracies.append(validation.evaluate(model)["accuracy"])
+    assert accuracies[0] >= 0.95 > before + 0.2
+    assert results[0].train_loss[-1] < results[0].train_loss[0] / 2
+    assert results[0].train_loss == results[1].train_loss  # same seed, same numbers
+    assert accuracies[0] == accuracies[1]
+    assert results[0].best["accuracy"] == accuracies[0]  # the kept weights are the best epoch's
+
+
+def test_token_classifier_learns_entities(world) -> None:  # type: ignore[no-untyped-def]
+    tokenizer = BertTokenizer.train(world.sentences(), 1500)  # names as few pieces
+    data = ft.encode_entities(tokenizer, world.ner_examples()[:260])
+    train, validation = data.select(range(200)), data.select(range(200, 260))
+    torch.manual_seed(0)
+    model = BertForTokenClassification(tiny_config(tokenizer, num_labels=len(ft.NER_LABELS)))
+    before = validation.evaluate(model)["f1"]
+    result = ft.fine_tune(model, train, validation,
+                          ft.TrainingSettings(epochs=4, batch_size=8, learning_rate=3e-3),
+                          progress=False)
+    after = validation.evaluate(model)
+    assert after["f1"] > max(0.45, before + 0.3)
+    assert result.best["f1"] == after["f1"]
+
+
+def test_early_stopping_keeps_the_best_epoch(tokenizer) -> None:  # type: ignore[no-untyped-def]
+    train = keyword_task(tokenizer, 32, 3)
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(tiny_config(tokenizer))
+    settings = ft.TrainingSettings(epochs=20, learning_rate=1e-9, patience=2)
+    result = ft.fine_tune(model, train, train, settings, progress=False)
+    # a learning rate this small changes nothing: epoch 1 stays best and 2 epochs later it stops
+    assert result.best_epoch == 1 and result.stopped_early
+    assert len(result.train_loss) == len(result.validation) == 3
+    assert result.steps == 3 * math.ceil(32 / settings.batch_size)
+
+
+def test_linear_schedule_warms_up_then_decays() -> None:
+    values = [ft.linear_schedule(step, total=10, warmup=2) for step in range(11)]
+    assert values[:3] == [0.5, 1.0, 1.0]
+    assert values[-1] == 0.0
+    assert all(a >= b for a, b in zip(values[1:], values[2:], strict=False))
+
+
+def test_qa_predictions_are_passage_text(world, tokenizer) -> None:  # type: ignore[no-untyped-def]
+    examples = world.qa_examples()[:12]
+    data = ft.encode_questions(tokenizer, examples)
+    torch.manual_seed(0)
+    model = BertForQuestionAnswering(tiny_config(tokenizer))
+    answers = data.predict(model)
+    for answer, example in zip(answers, examples, strict=True):
+        assert answer and answer in example.context
+    scores = data.score([e.answer for e in examples])
+    assert scores["exact_match"] == scores["f1"] == 1.0
+
+
+# --- learning curve and widget ---------------------------------------------------------------
+
+
+def test_learning_curve_runs_every_count_and_seed(tokenizer) -> None:  # type: ignore[no-untyped-def]
+    split = sentiment_split(60, 30, seed=4)
+    calls = []
+
+    def make_model() -> BertForSequenceClassification:
+        calls.append(1)
+        return BertForSequenceClassification(tiny_config(tokenizer))
+
+    curve = ft.learning_curve("tiny", make_model, tokenizer, split, [8, 16], [0, 1],
+                              ft.TrainingSettings(epochs=1), validation_size=20, min_steps=2,
+                              progress=False)
+    assert len(calls) == 4 and curve.label_counts == [8, 16]
+    assert all(len(curve.scores[n]) == 2 for n in (8, 16))
+    for n, mean, std, low, high in curve.table():
+        values = curve.scores[n]
+        assert mean == pytest.approx(sum(values) / 2) and low <= mean <= high
+        assert std == pytest.approx(abs(values[0] - values[1]) / math.sqrt(2))
+    with pytest.raises(ValueError, match="exceed"):
+        ft.learning_curve("x", make_model, tokenizer, split, [100], [0], ft.TrainingSettings(),
+                          validation_size=20, progress=False)
+
+
+def test_qa_explorer_updates_answer_and_figure(world, tokenizer) -> None:  # type: ignore[no-untyped-def]
+    first_per_passage = {e.context: e for e in reversed(world.qa_examples())}
+    examples = list(reversed(first_per_passage.values()))[:3]  # three different passages
+    torch.manual_seed(0)
+    model = BertForQuestionAnswering(tiny_config(tokenizer))
+    explorer = ft.QAExplorer(model, tokenizer, [e.context for e in examples])
+    assert explorer.answer is None and "Type a question" in explorer.html()
+    explorer.question.value = examples[0].question
+    answer = explorer.answer
+    assert answer is not None and answer.text in examples[0].context
+    assert "<mark" in explorer.html() and answer.text.split()[0] in explorer.html()
+    heights = [p.get_height() for p in explorer.ax.patches]
+    assert len(heights) == 2 * len(answer.tokens)
+    assert heights[: len(answer.tokens)] == pytest.approx(answer.start_probs.tolist())
+    explorer.passage.value = 2
+    assert explorer.answer is not None and explorer.answer.text in examples[2].context
+    assert explorer.answer.tokens != answer.tokens  # the figure now shows the other passage
+    assert explorer.png().startswith(b"\x89PNG")
+
+
+def test_highlight_html_escapes_and_marks() -> None:
+    html = ft.highlight_html("a <b> & c", 4, 7)
+    assert html == 'a &lt;b<mark style="background:#ffd54f">&gt; &amp;</mark> c'
+    with pytest.raises(ValueError):
+        ft.highlight_html("abc", 2, 5)
