@@ -20,10 +20,13 @@ from bertlab.tokenization import (
     BasicTokenizer,
     BertTokenizer,
     Merge,
+    TokenizerExplorer,
+    alphabet_size,
     clean_text,
     count_words,
     greedy_wordpiece_spans,
     initial_alphabet,
+    pieces_html,
     strip_accents,
     train_wordpiece,
     wordpiece_merges,
@@ -405,3 +408,29 @@ def test_bad_vocabularies_are_refused(tmp_path: Path) -> None:
         BertTokenizer.from_pretrained(tmp_path / "missing")
     with pytest.raises(ValueError, match="positive int"):
         BertTokenizer(list(SPECIAL_TOKENS), max_input_chars_per_word=0)
+
+
+# --------------------------------------------------------------------------- seeing the pieces
+
+
+def test_pieces_html_shows_each_piece_with_its_id() -> None:
+    tokenizer = BertTokenizer([*SPECIAL_TOKENS, *WORDS, "<"])
+    html = pieces_html(tokenizer, "The cats < zebra", label="<small>")
+    for token, token_id in [("the", 5), ("cat", 7), ("##s", 13), ("&lt;", 19), ("[UNK]", 1)]:
+        assert f">{token}<br><span style=\"font-size:70%;color:#495057\">{token_id}<" in html
+    assert "<b>&lt;small&gt;</b>" in html and "(5 pieces)" in html  # text is escaped
+
+
+def test_explorer_redraws_when_the_text_or_vocab_size_changes() -> None:
+    trained = train_wordpiece(SENTENCES * 2, vocab_size=70)
+    explorer = TokenizerExplorer(trained, small_tokenizer(), "the dog")
+    full = explorer.output.value
+    assert "TinyWorld WordPiece (70 tokens)" in full and ">dog<br>" in full
+    explorer.text.value = "the bakery"
+    assert explorer.trained_tokenizer().tokenize("the bakery") == ["the", "bakery"]
+    assert ">bakery<br>" in explorer.output.value and ">dog<br>" not in explorer.output.value
+    explorer.vocab_size.value = explorer.vocab_size.min  # only the alphabet: one piece per letter
+    assert explorer.vocab_size.min == alphabet_size(trained)
+    pieces = explorer.trained_tokenizer().tokenize("the bakery")
+    assert pieces == ["t", "##h", "##e", "b", "##a", "##k", "##e", "##r", "##y"]
+    assert f"({explorer.vocab_size.min:,} tokens)" in explorer.output.value
