@@ -1,0 +1,500 @@
+"""Chapter 05: masking and NSP statistics, the objective, determinism and exact resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from bertlab.corpus import generate_corpus
+from bertlab.model import IGNORE_INDEX, BertConfig, BertForPreTraining
+from bertlab.ngram import Blank
+from bertlab.pretraining import (
+    EvalResult,
+    FillInResult,
+    FillMaskExplorer,
+    LiveLossPlot,
+    MaskingScheme,
+    Pretrainer,
+    PretrainingDataset,
+    StepLog,
+    TrainingConfig,
+    _positional_guesses,
+    collate,
+    epoch_order,
+    fill_in_input,
+    linear_warmup_decay,
+    make_nsp_pairs,
+    mask_tokens,
+    predict_masked,
+    pretraining_loss_sums,
+    score_heads_on_subjects,
+    tokenize_documents,
+    truncate_pair,
+    word_class,
+)
+from bertlab.tokenization import BertTokenizer
+
+MAX_SEQ = 48
+
+
+@pytest.fixture(scope="module")
+def world():
+    return generate_corpus(160, seed=5)
+
+
+@pytest.fixture(scope="module")
+def tokenizer(world):
+    return BertTokenizer.train(world.sentences(), 600)
+
+
+@pytest.fixture(scope="module")
+def tokenized(world, tokenizer):
+    return tokenize_documents(world.as_documents(), tokenizer)
+
+
+@pytest.fixture(scope="module")
+def pairs(tokenized):
+    return make_nsp_pairs(tokenized, MAX_SEQ, random.Random(0))
+
+
+@pytest.fixture(scope="module")
+def dataset(pairs, tokenizer):
+    scheme = MaskingScheme.for_tokenizer(tokenizer)
+    return PretrainingDataset(pairs, scheme, tokenizer.cls_token_id, tokenizer.sep_token_id, 0)
+
+
+def tiny_model(vocab_size: int, dropout: float = 0.0, seed: int = 0) -> BertForPreTraining:
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64,
+                        max_position_embeddings=MAX_SEQ, hidden_dropout_prob=dropout,
+                        attention_probs_dropout_prob=dropout)
+    return BertForPreTraining(config)
+
+
+# ----------------------------------------------------------------------------- masking
+
+
+def test_masking_rates_match_the_reference(pairs, tokenizer):
+    scheme = MaskingScheme.for_tokenizer(tokenizer)
+    rng = random.Random(1)
+    tokens = selected = masked = kept = replaced = 0
+    specials = {tokenizer.cls_token_id, tokenizer.sep_token_id}
+    for _ in range(4):
+        for pair in pairs:
+            ids, _ = pair.encode(tokenizer.cls_token_id, tokenizer.sep_token_id)
+            result = mask_tokens(ids, scheme, rng)
+            assert len(result.input_ids) == len(ids) == len(result.labels)
+            positions = result.positions
+            assert len(positions) == min(20, max(1, round(len(ids) * 0.15)))
+            for i, (original, shown, label) in enumerate(
+                zip(ids, result.input_ids, result.labels, strict=True)
+            ):
+                if i not in positions:
+                    assert shown == original and label == IGNORE_INDEX
+                    continue
+                assert original not in specials, "a [CLS]/[SEP] was selected"
+                assert label == original
+                if shown == tokenizer.mask_token_id:
+                    masked += 1
+                elif shown == original:
+                    kept += 1
+                else:
+                    assert shown not in tokenizer.special_ids
+                    replaced += 1
+            tokens += len(ids)
+            selected += len(positions)
+    assert selected / tokens == pytest.approx(0.15, abs=0.01)
+    assert masked / selected == pytest.approx(0.8, abs=0.015)
+    # "kept" also holds the rare random draw that equals the original token
+    assert kept / selected == pytest.approx(0.1, abs=0.012)
+    assert replaced / selected == pytest.approx(0.1, abs=0.012)
+
+
+def test_masking_caps_predictions_and_never_touches_structure(tokenizer):
+    scheme = MaskingScheme.for_tokenizer(tokenizer, max_predictions=3)
+    cls, sep, pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+    ids = [cls, *range(10, 60), sep, *range(60, 80), sep, pad, pad]
+    for seed in range(50):
+        result = mask_tokens(ids, scheme, random.Random(seed))
+        assert len(result.positions) == 3
+        assert not {0, 51, 72, 73, 74} & set(result.positions)
+
+
+def test_whole_word_masking_takes_every_piece_of_a_word(pairs, tokenizer):
+    scheme = MaskingScheme.for_tokenizer(tokenizer, whole_word=True)
+    continuation = scheme.continuation_ids
+    rng = random.Random(2)
+    split_words = 0
+    for pair in pairs:
+        ids, _ = pair.encode(tokenizer.cls_token_id, tokenizer.sep_token_id)
+        chosen = set(mask_tokens(ids, scheme, rng).positions)
+        for i in range(1, len(ids)):
+            # (truncation can leave a "##" piece right after a [SEP]: a word of its own)
+            if ids[i] in continuation and ids[i - 1] not in scheme.never_mask:
+                split_words += i in chosen
+                # a "##" piece is chosen exactly when the piece before it is
+                assert (i in chosen) == (i - 1 in chosen)
+    assert split_words > 50, "the test vocabulary should split many words"
+
+
+def test_static_and_dynamic_masking(pairs, tokenizer):
+    scheme = MaskingScheme.for_tokenizer(tokenizer)
+    args = (pairs, scheme, tokenizer.cls_token_id, tokenizer.sep_token_id, 7)
+    static = PretrainingDataset(*args, dynamic=False)
+    dynamic = PretrainingDataset(*args, dynamic=True)
+    again = PretrainingDataset(*args, dynamic=True)
+    changed = 0
+    for i in range(50):
+        assert static.example(i, 0) == static.example(i, 3)
+        assert dynamic.example(i, 2) == again.example(i, 2)  # rebuilt anywhere, identical
+        changed += dynamic.example(i, 0)["labels"] != dynamic.example(i, 1)["labels"]
+    assert changed > 40
+
+
+# ----------------------------------------------------------------------------- NSP pairs
+
+
+def _stream(document):
+    return [t for sentence in document for t in sentence]
+
+
+def _is_slice(part, whole):
+    n = len(part)
+    return any(whole[i:i + n] == part for i in range(len(whole) - n + 1))
+
+
+def test_nsp_pairs_match_the_reference(pairs, tokenized):
+    assert all(len(p.tokens_a) >= 1 and len(p.tokens_b) >= 1 for p in pairs)
+    assert all(len(p.tokens_a) + len(p.tokens_b) <= MAX_SEQ - 3 for p in pairs)
+    randoms = [p for p in pairs if p.is_random_next]
+    assert len(randoms) / len(pairs) == pytest.approx(0.5, abs=0.07)
+    for pair in pairs:
+        own = _stream(tokenized[pair.document])
+        assert _is_slice(pair.tokens_a, own)
+        if pair.is_random_next:
+            assert pair.b_document != pair.document, "a negative came from its own document"
+            assert _is_slice(pair.tokens_b, _stream(tokenized[pair.b_document]))
+        else:
+            assert pair.b_document == pair.document
+            if len(pair.tokens_a) + len(pair.tokens_b) < MAX_SEQ - 3:  # nothing truncated
+                assert _is_slice(pair.tokens_a + pair.tokens_b, own), "B does not follow A"
+    assert max(len(p.tokens_a) + len(p.tokens_b) for p in pairs) == MAX_SEQ - 3
+
+
+def test_short_sequence_rule_makes_shorter_pairs(tokenized):
+    def mean_length(short_seq_prob):
+        pairs = make_nsp_pairs(tokenized, MAX_SEQ, random.Random(0), short_seq_prob)
+        return np.mean([len(p.tokens_a) + len(p.tokens_b) for p in pairs])
+
+    # whole sentences are the unit, so "short" means fewer sentences per pair
+    assert mean_length(1.0) < mean_length(0.1) < mean_length(0.0)
+    assert mean_length(1.0) < mean_length(0.0) - 3
+
+
+def test_nsp_pairs_are_deterministic_and_validate_input(tokenized):
+    assert make_nsp_pairs(tokenized, 40, random.Random(3)) == \
+        make_nsp_pairs(tokenized, 40, random.Random(3))
+    with pytest.raises(ValueError, match="two non-empty documents"):
+        make_nsp_pairs(tokenized[:1], 40, random.Random(0))
+    with pytest.raises(ValueError, match="max_seq_length"):
+        make_nsp_pairs(tokenized, 4, random.Random(0))
+
+
+def test_truncation_cuts_the_longer_side_from_both_ends():
+    rng = random.Random(0)
+    fronts = backs = 0
+    for _ in range(200):
+        a, b = list(range(30)), list(range(100, 110))
+        truncate_pair(a, b, 25, rng)
+        assert len(a) + len(b) == 25
+        assert b == list(range(100, 110)), "the shorter side was cut"
+        assert _is_slice(a, list(range(30)))
+        fronts += a[0] > 0
+        backs += a[-1] < 29
+    assert fronts > 150 and backs > 150
+    a, b = [1, 2, 3], [4, 5, 6]
+    truncate_pair(a, b, 2, random.Random(0))
+    assert len(a) == len(b) == 1
+
+
+# ----------------------------------------------------------------------------- batches, loss
+
+
+def test_collate_pads_and_masks(dataset, tokenizer):
+    examples = [dataset.example(i) for i in range(6)]
+    batch = collate(examples, tokenizer.pad_token_id)
+    longest = max(len(e["input_ids"]) for e in examples)
+    assert batch["input_ids"].shape == (6, longest)
+    for row, example in enumerate(examples):
+        n = len(example["input_ids"])
+        assert batch["input_ids"][row, :n].tolist() == example["input_ids"]
+        assert batch["attention_mask"][row].tolist() == [1] * n + [0] * (longest - n)
+        assert (batch["labels"][row, n:] == IGNORE_INDEX).all()
+        assert (batch["input_ids"][row, n:] == tokenizer.pad_token_id).all()
+    assert batch["next_sentence_label"].tolist() == [e["next_sentence_label"] for e in examples]
+
+
+def test_sparse_mlm_logits_equal_the_dense_computation(dataset, tokenizer):
+    model = tiny_model(tokenizer.vocab_size).eval()
+    batch = collate([dataset.example(i) for i in range(8)], tokenizer.pad_token_id)
+    dense = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+    sparse = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"],
+                   labels=batch["labels"])
+    selected = batch["labels"] != IGNORE_INDEX
+    assert sparse.prediction_logits.shape == (int(selected.sum()), tokenizer.vocab_size)
+    torch.testing.assert_close(sparse.prediction_logits, dense.prediction_logits[selected],
+                               rtol=1e-5, atol=1e-5)
+    mlm_sum, nsp_sum, counts = pretraining_loss_sums(model, batch)
+    by_hand = F.cross_entropy(dense.prediction_logits.flatten(0, 1), batch["labels"].flatten(),
+                              ignore_index=IGNORE_INDEX, reduction="sum")
+    torch.testing.assert_close(mlm_sum, by_hand, rtol=1e-5, atol=1e-4)
+    nsp = F.cross_entropy(dense.seq_relationship_logits, batch["next_sentence_label"],
+                          reduction="sum")
+    torch.testing.assert_close(nsp_sum, nsp)
+    guesses = dense.prediction_logits[selected].argmax(-1)
+    assert int(counts["mlm_correct"]) == int((guesses == batch["labels"][selected]).sum())
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    values = [linear_warmup_decay(step, 10, 100) for step in range(101)]
+    assert values[0] == pytest.approx(1 / 11)
+    assert max(values) == values[10] == 1.0
+    assert all(a < b for a, b in zip(values[:10], values[1:11], strict=True))
+    assert all(a > b for a, b in zip(values[10:100], values[11:101], strict=True))
+    assert values[100] == 0.0 and values[55] == pytest.approx(0.5)
+
+
+def test_epoch_order_is_a_permutation_fixed_by_seed_and_epoch():
+    assert sorted(epoch_order(50, 3, 1)) == list(range(50))
+    assert epoch_order(50, 3, 1) == epoch_order(50, 3, 1)
+    assert epoch_order(50, 3, 1) != epoch_order(50, 4, 1)
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def run(dataset, tokenizer, steps, tmp_path=None, callbacks=(), seed=0, dropout=0.0, **config):
+    model = tiny_model(tokenizer.vocab_size, dropout, seed)
+    settings = {"batch_size": 8, "learning_rate": 3e-3, "eval_every": 4, "eval_examples": 16,
+                "seed": seed, **config}
+    trainer = Pretrainer(model, dataset, TrainingConfig(steps=steps, **settings), dataset,
+                         tokenizer=tokenizer, output_dir=tmp_path, callbacks=callbacks,
+                         progress=False)
+    return trainer
+
+
+def test_same_seed_same_numbers_and_learning_happens(dataset, tokenizer):
+    first = run(dataset, tokenizer, 12, dropout=0.1)
+    second = run(dataset, tokenizer, 12, dropout=0.1)
+    other = run(dataset, tokenizer, 12, dropout=0.1, seed=1)
+    losses = [t.train().losses() for t in (first, second, other)]
+    assert losses[0] == losses[1]
+    assert losses[0] != losses[2]
+    assert np.mean(losses[0][-3:]) < np.mean(losses[0][:3]) - 0.5
+    assert [e.step for e in first.history.evals] == [4, 8, 12]
+
+
+def test_accumulation_gives_the_update_of_one_big_batch(dataset, tokenizer):
+    whole = run(dataset, tokenizer, 4, batch_size=8)
+    split = run(dataset, tokenizer, 4, batch_size=8, accumulation_steps=4)
+    np.testing.assert_allclose(whole.train().losses(), split.train().losses(), rtol=1e-5)
+    for a, b in zip(whole.model.parameters(), split.model.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+class InterruptAt:
+    """A callback that interrupts the run after a given step, as Ctrl-C in a notebook does."""
+
+    def __init__(self, step: int, how: str) -> None:
+        self.step, self.how = step, how
+
+    def __call__(self, trainer, record) -> None:
+        if isinstance(record, StepLog) and record.step == self.step:
+            if self.how == "signal":
+                os.kill(os.getpid(), signal.SIGINT)  # handled: stop after this step
+            else:
+                raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("how", ["exception", "signal"])
+def test_interrupted_run_resumes_to_the_same_losses(dataset, tokenizer, tmp_path, how):
+    settings = {"dropout": 0.1, "eval_every": 3, "checkpoint_every": 0}
+    straight = run(dataset, tokenizer, 10, **settings)
+    straight.train()
+
+    first = run(dataset, tokenizer, 10, tmp_path, [InterruptAt(4, how)], **settings)
+    first.train()
+    assert first.interrupted and first.step == 4
+    saved = sorted(p.name for p in (tmp_path / "checkpoint").iterdir())
+    assert saved == ["config.json", "model.safetensors", "optimizer.safetensors",
+                     "rng_state_0.safetensors", "tokenizer_config.json", "trainer_state.json",
+                     "vocab.txt"], "checkpoints hold tensors and JSON only, no pickles"
+
+    resumed = run(dataset, tokenizer, 10, tmp_path, seed=0, **settings)
+    # scramble what a fresh process would have: weights and RNG must come from the checkpoint
+    torch.manual_seed(12345)
+    resumed.load_checkpoint()
+    assert resumed.step == 4
+    resumed.train()
+    assert resumed.history.losses() == straight.history.losses()
+    assert resumed.history.evals == straight.history.evals
+    for a, b in zip(resumed.model.parameters(), straight.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_interrupt_inside_a_step_rewinds_it(dataset, tokenizer, tmp_path, monkeypatch):
+    straight = run(dataset, tokenizer, 6, dropout=0.1)
+    straight.train()
+    first = run(dataset, tokenizer, 6, tmp_path, dropout=0.1)
+    real_collate = collate
+    calls = {"n": 0}
+
+    def collate_then_interrupt(*args, **kwargs):  # the 4th step dies after its forward draws
+        calls["n"] += 1
+        if calls["n"] == 4:
+            torch.rand(10)  # consume RNG as dropout would have
+            raise KeyboardInterrupt
+        return real_collate(*args, **kwargs)
+
+    monkeypatch.setattr("bertlab.pretraining.collate", collate_then_interrupt)
+    first.train()
+    monkeypatch.setattr("bertlab.pretraining.collate", real_collate)
+    assert first.interrupted and first.step == 3
+    resumed = run(dataset, tokenizer, 6, tmp_path, dropout=0.1)
+    resumed.load_checkpoint()
+    resumed.train()
+    assert resumed.history.losses() == straight.history.losses()
+
+
+def test_resume_refuses_a_different_schedule(dataset, tokenizer, tmp_path):
+    run(dataset, tokenizer, 3, tmp_path).train()
+    other = run(dataset, tokenizer, 5, tmp_path)
+    with pytest.raises(ValueError, match="different steps"):
+        other.load_checkpoint()
+    state = json.loads((tmp_path / "checkpoint" / "trainer_state.json").read_text())
+    assert state["step"] == 3 and Pretrainer.saved_config(tmp_path / "checkpoint").steps == 3
+
+
+def test_trainer_rejects_batches_that_do_not_split(dataset, tokenizer):
+    with pytest.raises(ValueError, match="split evenly"):
+        run(dataset, tokenizer, 2, batch_size=6, accumulation_steps=4)
+
+
+# ----------------------------------------------------------------------------- fill-in
+
+
+def test_fill_in_input_masks_the_word_in_its_context(world, tokenizer):
+    documents = world.as_documents()
+    words = ("the", "dog", "ate", "an", "apple", ".")
+    blank = Blank(words, 4, "apple", 0, 1)
+    document = ["Sam lived in Oakton.", "The dog ate an apple.", "It was happy."]
+    ids, types, positions, answer = fill_in_input(blank, document, tokenizer, 64)
+    assert answer == tokenizer.convert_tokens_to_ids(tokenizer.tokenize("apple"))
+    assert [ids[p] for p in positions] == [tokenizer.mask_token_id] * len(answer)
+    tokens = tokenizer.convert_ids_to_tokens(ids)
+    assert tokens[0] == "[CLS]" and tokens.count("[SEP]") == 2 and tokens[-1] == "[SEP]"
+    first_sep = tokens.index("[SEP]")
+    # segment A is the sentence before; the blank's sentence starts segment B
+    assert tokenizer.decode(ids[1:first_sep]) == "sam lived in oakton."
+    assert types == [0] * (first_sep + 1) + [1] * (len(ids) - first_sep - 1)
+    assert positions[0] > first_sep
+    # a tight budget keeps the blank's sentence and drops context
+    ids, types, positions, _ = fill_in_input(blank, document, tokenizer, 12)
+    assert len(ids) <= 12 and [ids[p] for p in positions] == [tokenizer.mask_token_id] * len(
+        answer)
+    assert len(documents) > 0
+
+
+def test_fill_in_result_counts_exact_words():
+    blanks = [Blank(("a", "dog", "ran"), 1, "dog", 0, 0), Blank(("mia", "ran"), 0, "mia", 0, 1),
+              Blank(("it", "ran"), 1, "ran", 0, 2)]
+    result = FillInResult(blanks, ["dog", "mia", "sat"])
+    assert result.hits == 2 and result.accuracy == pytest.approx(2 / 3)
+    classes = result.by_class()
+    assert classes["animal"] == (1, 1.0) and classes["verb"] == (1, 0.0)
+    assert word_class("Mia") == "name" and word_class("the") == "function word"
+
+
+# ----------------------------------------------------------------------------- looking at it
+
+
+def test_fill_mask_explorer_redraws_for_a_new_sentence(tokenizer):
+    model = tiny_model(tokenizer.vocab_size)
+    explorer = FillMaskExplorer(model, tokenizer, "the dog [MASK] the ball.", k=4)
+    assert len(explorer.ax.patches) == 4
+    first = list(explorer.guesses)
+    assert first == predict_masked(model, tokenizer, "the dog [MASK] the ball.", 4)[0]
+    explorer.text.value = "[MASK] cat sat on the [MASK] mat."
+    assert [o[1] for o in explorer.which.options] == [0, 1]
+    explorer.which.value = 1
+    assert explorer.guesses == predict_masked(model, tokenizer,
+                                              "[MASK] cat sat on the [MASK] mat.", 4)[1]
+    explorer.k.value = 6
+    assert len(explorer.ax.patches) == 6
+    probabilities = [p.get_width() for p in explorer.ax.patches]
+    assert probabilities == sorted(probabilities)  # drawn bottom-up, best on top
+    explorer.text.value = "no mask here"
+    assert explorer.guesses == [] and len(explorer.ax.patches) == 0
+
+
+def test_live_loss_plot_draws_what_it_is_given():
+    plot = LiveLossPlot(every_seconds=0.0, baseline=0.3)
+    for step in range(1, 4):
+        plot(None, StepLog(step, 5.0 - step, 4.0 - step, 1.0, 1e-3, 1.0))
+    plot(None, EvalResult(3, 2.0, 0.4, 0.6, 0.7, 100, 10))
+    assert list(plot.mlm_line.get_xdata()) == [1, 2, 3]
+    assert list(plot.mlm_line.get_ydata()) == [3.0, 2.0, 1.0]
+    assert list(plot.mlm_acc_line.get_ydata()) == [0.4]
+    assert list(plot.nsp_acc_line.get_ydata()) == [0.7]
+    assert plot.png().startswith(b"\x89PNG")
+
+
+def test_positional_baselines():
+    words = ("A", "sheep", "that", "lives", "in", "the", "meadow", "eats", "plums", ".")
+    guesses = _positional_guesses(words, 7)
+    assert guesses["nearest noun to the left"] == 6  # meadow: wrong across the clause
+    assert guesses["first noun"] == 1 and guesses["1 to the left"] == 6
+    assert guesses["first word"] == 0 and guesses["4 to the left"] == 3
+
+
+def test_head_scores_match_a_planted_previous_word_head(world, monkeypatch):
+    # a vocabulary with every word whole, so "one token to the left" is "one word to the left"
+    tokenizer = BertTokenizer.train(world.sentences(), 5000)
+    model = tiny_model(tokenizer.vocab_size)
+    pairs = world.verb_subject_pairs()[:200]
+
+    class Planted(torch.nn.Module):
+        """The real encoder, except that layer 0 head 1 always looks one token to the left."""
+
+        def __init__(self, bert):
+            super().__init__()
+            self.inner = bert
+
+        def forward(self, input_ids, attention_mask=None, output_attentions=False):
+            output = self.inner(input_ids, attention_mask, output_attentions=True)
+            batch, _, seq, _ = output.attentions[0].shape
+            previous = torch.zeros(batch, seq, seq)
+            previous[:, torch.arange(1, seq), torch.arange(seq - 1)] = 1.0  # token i -> i - 1
+            first = output.attentions[0].clone()
+            first[:, 1] = previous
+            output.attentions = (first, *output.attentions[1:])
+            return output
+
+    monkeypatch.setattr(model, "bert", Planted(model.bert))
+    scores = score_heads_on_subjects(model, tokenizer, pairs)
+    assert scores.verbs == len(pairs)
+    assert scores.accuracy.shape == (2, 2)
+    assert scores.accuracy[0, 1] == pytest.approx(scores.baselines["1 to the left"])
+    name, value = scores.best_baseline()
+    assert value == max(scores.baselines.values()) and value > 0.3
+    counts = Counter(sentence.shape for sentence, _ in pairs)
+    assert len(counts) > 5
