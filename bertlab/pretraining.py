@@ -1162,11 +1162,10 @@ class Preset:
     def training_config(self, steps: int | None = None, seed: int = 0,
                         **overrides: Any) -> TrainingConfig:
         """The TrainingConfig of this preset (steps and other fields can be overridden)."""
-        return TrainingConfig(
-            steps=steps or self.steps, batch_size=self.batch_size,
-            learning_rate=self.learning_rate, warmup_fraction=self.warmup_fraction,
-            eval_every=self.eval_every, seed=seed, **overrides,
-        )
+        settings = {"batch_size": self.batch_size, "learning_rate": self.learning_rate,
+                    "warmup_fraction": self.warmup_fraction, "eval_every": self.eval_every}
+        settings.update(overrides)
+        return TrainingConfig(steps=steps or self.steps, seed=seed, **settings)
 
 
 PRESETS: dict[str, Preset] = {  # smallest first: a later preset may stand in for an earlier one

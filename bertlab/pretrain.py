@@ -1,0 +1,130 @@
+"""`python -m bertlab.pretrain`: pretrain a BERT from the command line, alone or under torchrun.
+
+    python -m bertlab.pretrain --output-dir artifacts/tinybert
+    python -m bertlab.pretrain --corpus my_text.txt --preset tiny --steps 500 --output-dir out
+    python -m bertlab.pretrain --output-dir out --resume          # continue a stopped run
+    torchrun --nproc-per-node 2 -m bertlab.pretrain --output-dir out   # DistributedDataParallel
+
+Under torchrun every process builds the same data from the same seed and takes its share of
+each global batch (gloo on CPU, nccl on GPU); the update equals one process's on the whole
+batch. The output directory holds config.json, model.safetensors and vocab.txt (loadable by
+bertlab and transformers), pretraining.json with the final scores, and checkpoint/ to resume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from bertlab.pretraining import PRESETS, EvalResult, StepLog, pretrain
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line: corpus, size preset, steps, output directory, resume."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bertlab.pretrain",
+        description="MLM + NSP pretraining of a small BERT (also under torchrun).",
+    )
+    parser.add_argument("--corpus", default="tinyworld",
+                        help="'tinyworld' (default) or a text file in BERT format: one sentence "
+                             "per line, a blank line between documents")
+    parser.add_argument("--preset", default="default", choices=sorted(PRESETS),
+                        help="model size and training budget (default: %(default)s)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="optimizer steps (default: the preset's)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="sequences per step over all processes (default: the preset's)")
+    parser.add_argument("--accumulation-steps", type=int, default=1,
+                        help="split each process's share of a batch into this many passes")
+    parser.add_argument("--eval-every", type=int, default=None,
+                        help="evaluate on held-out text every N steps (0: only at the end)")
+    parser.add_argument("--checkpoint-every", type=int, default=0,
+                        help="save a checkpoint every N steps (always at the end and on Ctrl-C)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output-dir", required=True, type=Path)
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from OUTPUT_DIR/checkpoint if there is one")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    parser.add_argument("--log-file", default="log.jsonl",
+                        help="per-step losses and evaluations, written in OUTPUT_DIR")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    args = parser.parse_args(argv)
+    for name in ("steps", "batch_size", "accumulation_steps"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be a positive integer")
+    return args
+
+
+class JsonLog:
+    """A callback that appends every step and evaluation to a JSON-lines file."""
+
+    def __init__(self, path: Path, append: bool) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = path.open("a" if append else "w", encoding="utf-8")
+
+    def __call__(self, trainer: object, record: StepLog | EvalResult) -> None:
+        kind = "step" if isinstance(record, StepLog) else "eval"
+        self.file.write(json.dumps({"kind": kind, **record.__dict__}) + "\n")
+        self.file.flush()
+
+
+def _setup_distributed(device: str | None) -> tuple[str | None, int]:
+    """Join the torchrun job when there is one; return the device to use and this rank."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return device, 0
+    distributed = torch.distributed
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    use_cuda = (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
+    if use_cuda:
+        torch.cuda.set_device(local_rank)
+        device = f"cuda:{local_rank}"
+    distributed.init_process_group("nccl" if use_cuda else "gloo")
+    return device or "cpu", distributed.get_rank()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; 0 when training finished, 130 when it was interrupted."""
+    args = parse_args(argv)
+    device, rank = _setup_distributed(args.device)
+    overrides = {"accumulation_steps": args.accumulation_steps,
+                 "checkpoint_every": args.checkpoint_every}
+    if args.batch_size is not None:
+        overrides["batch_size"] = args.batch_size
+    if args.eval_every is not None:
+        overrides["eval_every"] = args.eval_every
+    callbacks = [JsonLog(args.output_dir / args.log_file, args.resume)] if rank == 0 else []
+    try:
+        run = pretrain(
+            args.preset,
+            args.output_dir,
+            steps=args.steps,
+            corpus=None if args.corpus == "tinyworld" else args.corpus,
+            seed=args.seed,
+            resume=args.resume,
+            callbacks=callbacks,
+            progress=not args.no_progress,
+            device=device,
+            **overrides,
+        )
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    if run.trainer.interrupted:
+        return 130
+    if rank == 0 and run.history.evals:
+        last = run.history.evals[-1]
+        print(f"step {last.step}: held-out masked-token accuracy {last.mlm_accuracy:.3f}, "
+              f"NSP accuracy {last.nsp_accuracy:.3f}; saved to {args.output_dir} "
+              f"in {run.seconds:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""`python -m bertlab.pretrain`: two torchrun processes train exactly as one; outputs load in HF."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from bertlab.corpus import generate_corpus
+from bertlab.model import BertForPreTraining
+from bertlab.pretrain import main
+from bertlab.pretraining import StepLog, pretrain
+from bertlab.tokenization import BertTokenizer
+
+ARGS = ["--preset", "tiny", "--steps", "6", "--batch-size", "8", "--eval-every", "3",
+        "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("corpus") / "tinyworld.txt"
+    path.write_text(generate_corpus(200, seed=3).to_bert_text(), encoding="utf-8")
+    return path
+
+
+def _environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}}
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def _run(command: list[str]) -> None:
+    result = subprocess.run(command, env=_environment(), capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def one_process(corpus, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("one")
+    _run([sys.executable, "-m", "bertlab.pretrain", "--corpus", str(corpus),
+          "--output-dir", str(out), *ARGS])
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_processes(corpus, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("two")
+    _run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+          "2", "-m", "bertlab.pretrain", "--corpus", str(corpus), "--output-dir", str(out),
+          *ARGS])
+    return out
+
+
+def _log(directory: Path) -> list[dict]:
+    return [json.loads(line) for line in (directory / "log.jsonl").read_text().splitlines()]
+
+
+def test_two_processes_train_like_one_on_the_same_global_batch(one_process, two_processes):
+    one, two = _log(one_process), _log(two_processes)
+    assert [r["kind"] for r in one] == [r["kind"] for r in two] == \
+        ["step"] * 3 + ["eval"] + ["step"] * 3 + ["eval"]
+    for a, b in zip(one, two, strict=True):
+        for key in ("loss", "mlm_loss", "nsp_loss", "mlm_accuracy", "nsp_accuracy"):
+            if key in a:
+                assert b[key] == pytest.approx(a[key], rel=1e-5, abs=1e-6), (key, a, b)
+    first = BertForPreTraining.from_pretrained(one_process)
+    second = BertForPreTraining.from_pretrained(two_processes)
+    for (name, p), q in zip(first.named_parameters(), second.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5, msg=name)
+    assert one[0]["loss"] > one[-2]["loss"], "the loss should fall over six steps"
+
+
+def test_output_loads_in_bertlab_and_transformers(one_process):
+    transformers = pytest.importorskip("transformers")
+    assert (one_process / "vocab.txt").is_file()
+    info = json.loads((one_process / "pretraining.json").read_text())
+    assert info["preset"] == "tiny" and info["steps"] == 6
+    ours = BertForPreTraining.from_pretrained(one_process)
+    theirs = transformers.BertForPreTraining.from_pretrained(one_process).eval()
+    tokenizer = BertTokenizer.from_pretrained(one_process)
+    hf_tokenizer = transformers.BertTokenizer.from_pretrained(one_process)
+    text = "the dog [MASK] the ball in the park."
+    ids = tokenizer(text)["input_ids"]
+    assert ids.tolist() == hf_tokenizer(text, return_tensors="pt")["input_ids"].tolist()
+    with torch.no_grad():
+        expected = theirs(input_ids=ids)
+        got = ours(ids)
+    torch.testing.assert_close(got.prediction_logits, expected.prediction_logits,
+                               rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(got.seq_relationship_logits, expected.seq_relationship_logits,
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_cli_resume_finishes_an_interrupted_run_exactly(corpus, one_process, tmp_path,
+                                                        monkeypatch):
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+
+    def interrupt_after_step_2(trainer, record):
+        if isinstance(record, StepLog) and record.step == 2:
+            raise KeyboardInterrupt
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the subprocess ran: the thread count changes float sums
+    try:
+        run = pretrain("tiny", tmp_path, steps=6, corpus=corpus, batch_size=8, eval_every=3,
+                       callbacks=[interrupt_after_step_2], progress=False)
+        assert run.trainer.interrupted and not (tmp_path / "model.safetensors").exists()
+        assert main(["--corpus", str(corpus), "--output-dir", str(tmp_path), "--resume",
+                     *ARGS]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    resumed = BertForPreTraining.from_pretrained(tmp_path)
+    straight = BertForPreTraining.from_pretrained(one_process)
+    for a, b in zip(resumed.parameters(), straight.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert [r["step"] for r in _log(tmp_path) if r["kind"] == "step"] == [3, 4, 5, 6]
+
+
+def test_cli_rejects_bad_arguments(capsys):
+    with pytest.raises(SystemExit):
+        main(["--output-dir", "x", "--steps", "0"])
+    assert "--steps must be a positive integer" in capsys.readouterr().err
