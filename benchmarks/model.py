@@ -22,6 +22,8 @@ FLOPs are counted by torch.utils.flop_counter.FlopCounterMode (matmuls, attentio
 and backward) for what each implementation actually computes.
 
 Run: .venv/bin/python benchmarks/model.py [--repeats 7] [--warmup 2] [--only tiny,mini,base]
+     [--threads N]. On a shared machine, small workloads are at the mercy of other processes
+     (the script prints the load average before and after); ratios are steadier than rates.
 """
 
 from __future__ import annotations
@@ -196,7 +198,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seq-len", type=int, default=128)
     parser.add_argument("--only", default=",".join(SHAPES))
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     import transformers
 

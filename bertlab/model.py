@@ -393,7 +393,8 @@ class BertPreTrainedModel(nn.Module):
 
         Missing or unexpected encoder weights and any shape mismatch raise. A head the
         checkpoint does not have (e.g. a classifier on top of a bare BertModel) is freshly
-        initialized and named in a warning; `strict=True` makes that an error too.
+        initialized and named in a warning; `strict=True` makes that an error too. The model
+        comes back in eval mode (dropout off), as transformers returns it; call .train() to train.
         """
         config = BertConfig.from_pretrained(directory, **config_overrides)
         model = cls(config)
