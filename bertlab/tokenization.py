@@ -32,7 +32,6 @@ CONTINUATION = "##"
 VOCAB_FILE = "vocab.txt"
 CONFIG_FILE = "tokenizer_config.json"
 
-# Printable ASCII plus \t \n \r needs no cleaning and holds no CJK: the common fast path.
 _NOT_PLAIN_ASCII_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ASCII_PUNCT = r"!-/:-@\[-`{-~"
 _ASCII_WORD_SPLIT_RE = re.compile(f"[{_ASCII_PUNCT}]|[^{_ASCII_PUNCT}]+")
@@ -114,9 +113,12 @@ _CLEANING = _CleaningTable()
 
 def clean_text(text: str) -> str:
     """Drop control characters, turn every whitespace into a space and space out CJK ideographs."""
-    if text.isascii() and not _NOT_PLAIN_ASCII_RE.search(text):
-        return text
     return text.translate(_CLEANING)
+
+
+def _is_plain_ascii(text: str) -> bool:
+    """Printable ASCII, tabs and newlines: nothing to drop, no CJK (the common, fast case)."""
+    return text.isascii() and not _NOT_PLAIN_ASCII_RE.search(text)
 
 
 def _positioned_words(text: str, base: int = 0) -> Iterator[tuple[str, int | list[int]]]:
@@ -125,7 +127,7 @@ def _positioned_words(text: str, base: int = 0) -> Iterator[tuple[str, int | lis
     The second item is the word's offset (plus `base`) when its characters are contiguous
     in `text`, else the list of each character's position (cleaning dropped some between).
     """
-    if text.isascii() and not _NOT_PLAIN_ASCII_RE.search(text):
+    if _is_plain_ascii(text):
         for match in _WORD_RE.finditer(text):
             yield match.group(), base + match.start()
         return
@@ -187,8 +189,8 @@ class BasicTokenizer:
         for segment, _, special in self.segments(text):
             if special:
                 yield segment
-            else:
-                yield from clean_text(segment).split()
+            else:  # plain ASCII only needs splitting: str.split() already treats \t \n \r as spaces
+                yield from (segment if _is_plain_ascii(segment) else clean_text(segment)).split()
 
     def tokenize(self, text: str) -> list[str]:
         """Return the words and punctuation marks of `text`, normalized (BERT's BasicTokenizer)."""
@@ -209,10 +211,7 @@ class BasicTokenizer:
                 for part in self.split_word(word):
                     a, b = starts[position], ends[position + len(part) - 1]
                     position += len(part)
-                    if isinstance(where, int):
-                        tokens.append(WordToken(part, where + a, where + b))
-                    else:
-                        tokens.append(WordToken(part, where[a], where[b - 1] + 1))
+                    tokens.append(WordToken(part, *_source_span(where, a, b)))
         return tokens
 
     def normalize(self, word: str) -> str:
@@ -253,6 +252,13 @@ class BasicTokenizer:
         if self.do_lower_case and text not in self.never_split:
             starts, ends = _lower_and_strip(text, starts, ends)
         return starts, ends
+
+
+def _source_span(where: int | list[int], start: int, end: int) -> tuple[int, int]:
+    """Turn a [start, end) span of a cleaned word into one of the original text."""
+    if isinstance(where, int):  # the word's characters are contiguous in the text
+        return where + start, where + end
+    return where[start], where[end - 1] + 1
 
 
 def _spread(
@@ -572,6 +578,13 @@ class BertTokenizer:
         do_lower_case: bool = True,
         max_input_chars_per_word: int = 100,
     ):
+        if isinstance(vocab, Mapping) or not isinstance(vocab, str | Path | Sequence):
+            raise TypeError(
+                "vocab must be a vocab.txt path or a list of tokens in id order, "
+                f"got {type(vocab).__name__}"
+            )
+        if not isinstance(do_lower_case, bool):
+            raise TypeError(f"do_lower_case must be True or False, got {do_lower_case!r}")
         tokens = _read_vocab(vocab) if isinstance(vocab, str | Path) else list(vocab)
         _check_vocab(tokens)
         if not isinstance(max_input_chars_per_word, int) or max_input_chars_per_word < 1:
@@ -733,11 +746,7 @@ class BertTokenizer:
                 word_ids += [n_words + w for w in pieces.words]
                 n_words += pieces.n_words
                 starts, ends = self.basic.alignment(word)
-                spans = [(starts[s], ends[e - 1]) for s, e in pieces.spans]
-                if isinstance(where, int):
-                    offsets += [(where + s, where + e) for s, e in spans]
-                else:
-                    offsets += [(where[s], where[e - 1] + 1) for s, e in spans]
+                offsets += [_source_span(where, starts[s], ends[e - 1]) for s, e in pieces.spans]
         return _Sequence(ids, offsets, word_ids)
 
     # -- encoding --------------------------------------------------------------------------------
@@ -867,6 +876,8 @@ class BertTokenizer:
     ) -> dict[str, Any]:
         """Encode a batch into model inputs: input_ids, token_type_ids, attention_mask (like HF)."""
         texts, pairs = _check_batch(texts, pairs)
+        if return_tensors not in ("pt", None):
+            raise ValueError(f"return_tensors must be 'pt' or None, got {return_tensors!r}")
         is_pair = pairs is not None
         limit = self._checked_max_length(max_length, is_pair, truncation, padding)
         rows: list[list[int]] = []
@@ -886,10 +897,6 @@ class BertTokenizer:
             types.append(type_row)
         lengths = [len(r) for r in rows]
         target = self._padded_length(lengths, max_length, padding)
-        if target == 0 and return_tensors == "pt" and len(set(lengths)) > 1:
-            raise ValueError(
-                "texts of different lengths cannot become one tensor unpadded; pass padding=True"
-            )
         masks = [[1] * n + [0] * (target - n) for n in lengths]
         for row, type_row, n in zip(rows, types, lengths, strict=True):
             row += [self.pad_token_id] * (target - n)
@@ -901,8 +908,11 @@ class BertTokenizer:
         }
         if return_tensors is None:
             return batch
-        if return_tensors != "pt":
-            raise ValueError(f"return_tensors must be 'pt' or None, got {return_tensors!r}")
+        if len({len(row) for row in rows}) > 1:
+            raise ValueError(
+                f"rows of {min(lengths)} to {max(lengths)} tokens cannot form one tensor: pass "
+                "padding=True (pad to the longest), or truncation=True with padding='max_length'"
+            )
         import numpy as np
         import torch
 

@@ -395,8 +395,14 @@ def test_bad_input_gets_a_clear_error(tmp_path: Path) -> None:
         tokenizer(["the dog"], max_length=2)
     with pytest.raises(ValueError, match="outside the vocabulary"):
         tokenizer.convert_ids_to_tokens([5, 999])
-    with pytest.raises(ValueError, match="without padding|unpadded"):
+    with pytest.raises(ValueError, match="rows of 3 to 4 tokens cannot form one tensor"):
         tokenizer(["the", "the dog"], padding=False)
+    with pytest.raises(ValueError, match="rows of 4 to 6 tokens"):
+        tokenizer(
+            ["the dog", "the dog ran fast"], max_length=4, truncation=False, padding="max_length"
+        )
+    with pytest.raises(ValueError, match="return_tensors must be 'pt' or None"):
+        tokenizer(["the"], return_tensors="np")
 
 
 def test_bad_vocabularies_are_refused(tmp_path: Path) -> None:
@@ -406,6 +412,10 @@ def test_bad_vocabularies_are_refused(tmp_path: Path) -> None:
         BertTokenizer([*SPECIAL_TOKENS, "the", "the"])
     with pytest.raises(FileNotFoundError, match="no vocabulary file"):
         BertTokenizer.from_pretrained(tmp_path / "missing")
+    with pytest.raises(TypeError, match="list of tokens in id order"):
+        BertTokenizer({token: i for i, token in enumerate(SPECIAL_TOKENS)})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="do_lower_case must be True or False"):
+        BertTokenizer(list(SPECIAL_TOKENS), do_lower_case="no")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="positive int"):
         BertTokenizer(list(SPECIAL_TOKENS), max_input_chars_per_word=0)
 
@@ -417,7 +427,7 @@ def test_pieces_html_shows_each_piece_with_its_id() -> None:
     tokenizer = BertTokenizer([*SPECIAL_TOKENS, *WORDS, "<"])
     html = pieces_html(tokenizer, "The cats < zebra", label="<small>")
     for token, token_id in [("the", 5), ("cat", 7), ("##s", 13), ("&lt;", 19), ("[UNK]", 1)]:
-        assert f">{token}<br><span style=\"font-size:70%;color:#495057\">{token_id}<" in html
+        assert f'>{token}<br><span style="font-size:70%;color:#495057">{token_id}<' in html
     assert "<b>&lt;small&gt;</b>" in html and "(5 pieces)" in html  # text is escaped
 
 

