@@ -735,7 +735,7 @@ def fine_tune(
     stopped_early = False
     steps = 0
     bar = tqdm(total=total, disable=not progress, file=sys.stderr, desc=type(train).__name__,
-               leave=True, dynamic_ncols=True)
+               mininterval=1.0, dynamic_ncols=True)  # a notebook keeps every redraw: few of them
     for epoch in range(1, settings.epochs + 1):
         model.train()
         running = 0.0
@@ -836,7 +836,8 @@ def learning_curve(
         raise ValueError(f"label counts {too_many} exceed the {len(pool)} training reviews")
     curve = LearningCurve(name)
     runs = [(n, seed) for n in label_counts for seed in seeds]
-    bar = tqdm(runs, disable=not progress, file=sys.stderr, desc=name, dynamic_ncols=True)
+    bar = tqdm(runs, disable=not progress, file=sys.stderr, desc=name, mininterval=1.0,
+               dynamic_ncols=True)
     for n, seed in bar:
         chosen = random.Random(seed * 1_000_003 + n).sample(range(len(pool)), n)
         epochs = max(settings.epochs, math.ceil(min_steps / math.ceil(n / settings.batch_size)))
@@ -847,6 +848,39 @@ def learning_curve(
         curve.scores.setdefault(n, []).append(test.evaluate(model)["accuracy"])
         bar.set_postfix(labels=n, seed=seed, accuracy=f"{curve.scores[n][-1]:.3f}")
     return curve
+
+
+def adjective_polarity_probe(
+    model: BertPreTrainedModel, tokenizer: BertTokenizer, split: SentimentSplit
+) -> float:
+    """Share of held-out adjectives whose input embedding lies nearer (by cosine) the mean of
+    the train adjectives of its own polarity than the mean of the other polarity.
+
+    Fine-tuning can only carry the train adjectives' labels over to unseen ones if the
+    pretrained vectors already place them by sentiment: this measures that before any
+    fine-tuning (0.5 is chance). A word of several pieces is the mean of its pieces.
+    """
+    from bertlab.lexicon import POSITIVE
+
+    table = model.get_submodule("bert.embeddings.word_embeddings").weight.detach()  # (V, H)
+
+    def vector(word: str) -> Tensor:
+        ids = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(word))
+        return table[torch.tensor(ids)].mean(0)  # (H,)
+
+    def centroid(words: Sequence[str]) -> Tensor:
+        return torch.stack([vector(w) for w in words]).mean(0)  # (H,)
+
+    positive = centroid([w for w in split.train_adjectives if w in POSITIVE])
+    negative = centroid([w for w in split.train_adjectives if w not in POSITIVE])
+    hits = []
+    for word in split.test_adjectives:
+        v = vector(word)
+        nearer_positive = torch.cosine_similarity(v, positive, 0) > torch.cosine_similarity(
+            v, negative, 0
+        )
+        hits.append(bool(nearer_positive) == (word in POSITIVE))
+    return sum(hits) / len(hits)
 
 
 def plot_learning_curves(curves: Sequence[LearningCurve], ax: Any, chance: float = 0.5) -> None:

@@ -356,3 +356,24 @@ def test_highlight_html_escapes_and_marks() -> None:
     assert html == 'a &lt;b<mark style="background:#ffd54f">&gt; &amp;</mark> c'
     with pytest.raises(ValueError):
         ft.highlight_html("abc", 2, 5)
+
+
+def test_polarity_probe_reads_the_embedding_geometry() -> None:
+    from bertlab.lexicon import NEGATIVE, POSITIVE
+
+    split = sentiment_split(4, 4, seed=0)
+    words = sorted(POSITIVE + NEGATIVE)
+    vocab = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words])
+    model = BertForSequenceClassification(tiny_config(vocab))
+    table = model.bert.embeddings.word_embeddings.weight  # (V, H)
+    generator = torch.Generator().manual_seed(0)
+    direction = torch.randn(table.shape[1], generator=generator)
+    sign = torch.tensor([1.0 if w in POSITIVE else -1.0 for w in words])
+    with torch.no_grad():  # positive adjectives along +direction, negative ones along -direction
+        table.normal_(0, 0.05, generator=generator)
+        table[5:] += sign[:, None] * direction
+    assert ft.adjective_polarity_probe(model, vocab, split) == 1.0
+    with torch.no_grad():  # flip the held-out adjectives: every one lands on the wrong side
+        for word in split.test_adjectives:
+            table[vocab.vocab[word]] *= -1
+    assert ft.adjective_polarity_probe(model, vocab, split) == 0.0
