@@ -40,6 +40,9 @@ from bertlab.pretraining import (
     truncate_pair,
     word_class,
 )
+from bertlab.pretraining import (
+    epoch_batches as pt_epoch_batches,
+)
 from bertlab.tokenization import BertTokenizer
 
 MAX_SEQ = 48
@@ -498,3 +501,21 @@ def test_head_scores_match_a_planted_previous_word_head(world, monkeypatch):
     assert value == max(scores.baselines.values()) and value > 0.3
     counts = Counter(sentence.shape for sentence, _ in pairs)
     assert len(counts) > 5
+
+
+def test_epoch_batches_group_lengths_and_cover_the_epoch():
+    rng = random.Random(0)
+    lengths = [rng.randint(5, 64) for _ in range(1000)]
+    batches = pt_epoch_batches(lengths, 16, epoch=2, seed=1)
+    flat = [i for b in batches for i in b]
+    assert len(batches) == 1000 // 16 and all(len(b) == 16 for b in batches)
+    assert len(set(flat)) == len(flat)  # each example at most once per epoch
+    assert batches == pt_epoch_batches(lengths, 16, epoch=2, seed=1)
+    assert batches != pt_epoch_batches(lengths, 16, epoch=3, seed=1)
+
+    def padding(bs):
+        return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in bs)
+
+    shuffled = epoch_order(1000, 2, 1)
+    plain = [shuffled[i:i + 16] for i in range(0, 992, 16)]
+    assert padding(batches) < 0.2 * padding(plain)
