@@ -7,11 +7,13 @@ paper); `BertEncoder` stacks layers; `BertModel` adds the [CLS] pooler; the task
 top. Module names are bertlab's own (readable ones); `bertlab.hf` maps them to and from the
 names transformers uses, so checkpoints move both ways.
 
-One deliberate difference from transformers, for speed: when MLM `labels` are given, the MLM
-head computes vocabulary logits only at the labelled positions (`labels != -100`), which gives
-the identical loss without the (B, T, vocab) tensor. The output then holds those rows only,
-plus `prediction_mask` saying which positions they belong to. Without labels the logits are
-dense (B, T, vocab), exactly as in transformers.
+Two deliberate differences from transformers, both for speed, both giving the identical loss:
+when MLM `labels` are given, (1) the MLM head computes vocabulary logits only at the labelled
+positions (`labels != -100`) instead of a (B, T, vocab) tensor, and (2) the last encoder layer
+computes only those positions (and [CLS]), since no other final vector reaches the loss. The
+output then holds the labelled rows only, plus `prediction_mask` saying which positions they
+belong to. Without labels (or when per-layer outputs are asked for) everything is dense,
+exactly as in transformers.
 """
 
 from __future__ import annotations
@@ -304,6 +306,35 @@ class BertLayer(nn.Module):
         x = self.output_norm(x + self.dropout(self.feed_forward(x)))
         return x, weights
 
+    def forward_at(self, x: Tensor, attention_mask: Tensor | None, keep: Tensor) -> Tensor:
+        """The layer's output at the `keep` positions only (B, T) bool; zeros elsewhere.
+
+        Every token still serves as a key and value, but only kept tokens are queries and go
+        through the feed-forward block. For the last layer of MLM training, where only the
+        masked tokens (and [CLS]) reach the loss, this gives the same loss for about a sixth of
+        the layer's work. Kept positions are gathered left-aligned into (B, K, H), K = the most
+        kept in any row; rows with fewer fill the rest with (zeroed) spare slots.
+        """
+        batch, seq_len, hidden = x.shape
+        counts = keep.sum(1)  # (B,)
+        width = int(counts.max())
+        order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :width]  # (B, K)
+        index = order.unsqueeze(-1).expand(-1, -1, hidden)  # (B, K, H)
+        rows = x.gather(1, index)  # (B, K, H): kept tokens first, then spare slots
+        a = self.attention
+        nh, hs = a.num_heads, a.head_size
+        q = a.query(rows).view(batch, width, nh, hs).transpose(1, 2)  # (B, nh, K, hs)
+        k = a.key(x).view(batch, seq_len, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
+        v = a.value(x).view(batch, seq_len, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
+        mask = None if attention_mask is None else attention_mask.view(batch, 1, 1, seq_len)
+        dropout_p = a.dropout if self.training else 0.0
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+        context = context.transpose(1, 2).reshape(batch, width, hidden)  # (B, K, H)
+        h = self.attention_norm(rows + self.dropout(a.output(context)))
+        h = self.output_norm(h + self.dropout(self.feed_forward(h)))  # (B, K, H)
+        real = torch.arange(width, device=x.device) < counts.unsqueeze(1)  # (B, K) not spare
+        return x.new_zeros(batch, seq_len, hidden).scatter(1, index, h * real.unsqueeze(-1))
+
 
 class BertEncoder(nn.Module):
     """A stack of identical layers; each refines every token's vector using the others."""
@@ -318,16 +349,27 @@ class BertEncoder(nn.Module):
         attention_mask: Tensor | None = None,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
+        final_positions: Tensor | None = None,
     ) -> BertModelOutput:
-        """Run every layer, keeping each layer's states and weights when asked."""
+        """Run every layer, keeping each layer's states and weights when asked.
+
+        final_positions (B, T) bool: the last layer computes only these positions (see
+        BertLayer.forward_at); ignored when per-layer outputs are asked for.
+        """
         hidden_states = [x] if output_hidden_states else None
         attentions = [] if output_attentions else None
-        for layer in self.layers:
+        layers = list(self.layers)
+        last = None
+        if final_positions is not None and not (output_attentions or output_hidden_states):
+            last = layers.pop()
+        for layer in layers:
             x, weights = layer(x, attention_mask, output_attentions)
             if hidden_states is not None:
                 hidden_states.append(x)
             if attentions is not None:
                 attentions.append(weights)
+        if last is not None:
+            x = last.forward_at(x, attention_mask, final_positions)
         return BertModelOutput(
             last_hidden_state=x,
             hidden_states=tuple(hidden_states) if hidden_states is not None else None,
@@ -466,11 +508,15 @@ class BertModel(BertPreTrainedModel):
         token_type_ids: Tensor | None = None,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
+        final_positions: Tensor | None = None,
     ) -> BertModelOutput:
         """Encode ids (B, T) into contextual vectors (B, T, H) and a pooled (B, H) summary.
 
         attention_mask (B, T): 1 for tokens, 0 for padding (padding is never attended to).
         token_type_ids (B, T): 0 for sentence A, 1 for sentence B; all 0 when omitted.
+        final_positions (B, T) bool, for speed: only these positions (and [CLS], for the
+        pooler) are needed from the last layer, which then computes only them;
+        `last_hidden_state` is zero everywhere else.
         """
         self._check_inputs(input_ids, attention_mask, token_type_ids)
         mask = None
@@ -478,8 +524,22 @@ class BertModel(BertPreTrainedModel):
             mask = attention_mask.bool()  # (B, T), converted once for every layer
             if bool(mask.all()):
                 mask = None  # nothing to hide: lets attention take its unmasked fast path
+        if final_positions is not None:
+            if tuple(final_positions.shape) != tuple(input_ids.shape):
+                raise ValueError(
+                    f"final_positions must have the shape of input_ids {tuple(input_ids.shape)}, "
+                    f"got {tuple(final_positions.shape)}"
+                )
+            final_positions = final_positions.bool()
+            if self.pooler is not None:
+                final_positions = final_positions.clone()
+                final_positions[:, 0] = True  # the pooler reads [CLS]
+            if not bool(final_positions.any()):
+                final_positions = None
         x = self.embeddings(input_ids, token_type_ids)  # (B, T, H)
-        output = self.encoder(x, mask, output_attentions, output_hidden_states)
+        output = self.encoder(
+            x, mask, output_attentions, output_hidden_states, final_positions=final_positions
+        )
         if self.pooler is not None:
             output.pooler_output = self.pooler(output.last_hidden_state)
         return output
@@ -574,7 +634,12 @@ class BertForPreTraining(BertPreTrainedModel):
         next_sentence_label (B,): 0 if sentence B follows A, 1 if it is random.
         """
         encoded = self.bert(
-            input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            output_attentions,
+            output_hidden_states,
+            final_positions=None if labels is None else labels != IGNORE_INDEX,
         )
         seq_logits = self.nsp(encoded.pooler_output)  # (B, 2)
         mlm_loss = nsp_loss = prediction_mask = None
@@ -625,7 +690,12 @@ class BertForMaskedLM(BertPreTrainedModel):
     ) -> MaskedLMOutput:
         """Vocabulary logits (B, T, V); with labels, the loss and logits at labelled rows only."""
         encoded = self.bert(
-            input_ids, attention_mask, token_type_ids, output_attentions, output_hidden_states
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            output_attentions,
+            output_hidden_states,
+            final_positions=None if labels is None else labels != IGNORE_INDEX,
         )
         loss = prediction_mask = None
         if labels is None:

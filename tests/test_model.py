@@ -397,3 +397,33 @@ def test_question_answering_loss_and_out_of_range_positions() -> None:
         BertForQuestionAnswering(small_config(num_labels=3))
     with pytest.raises(ValueError, match="both"):
         model(ids, mask, types, start_positions=start)
+
+
+def test_final_positions_compute_the_same_vectors_there_and_zero_elsewhere() -> None:
+    config = small_config()
+    ids, mask, types = batch(config)
+    keep = torch.zeros_like(ids, dtype=torch.bool)
+    keep[0, [2, 5]] = True
+    keep[2, 4] = True  # row 1 keeps nothing at all
+    for pooling in (True, False):
+        torch.manual_seed(0)
+        model = BertModel(config, add_pooling_layer=pooling).eval()
+        full = model(ids, mask, types)
+        part = model(ids, mask, types, final_positions=keep)
+        kept = keep.clone()
+        if pooling:
+            kept[:, 0] = True  # the pooler's [CLS] is always computed
+            torch.testing.assert_close(part.pooler_output, full.pooler_output)
+        torch.testing.assert_close(part.last_hidden_state[kept], full.last_hidden_state[kept])
+        assert torch.all(part.last_hidden_state[~kept] == 0)
+    with pytest.raises(ValueError, match="final_positions"):
+        model(ids, mask, types, final_positions=keep[:, :-1])
+
+
+def test_final_positions_are_ignored_when_every_layer_is_asked_for() -> None:
+    config = small_config()
+    model = BertModel(config).eval()
+    ids, mask, types = batch(config)
+    keep = torch.zeros_like(ids, dtype=torch.bool)
+    out = model(ids, mask, types, output_hidden_states=True, final_positions=keep)
+    torch.testing.assert_close(out.last_hidden_state, model(ids, mask, types).last_hidden_state)
