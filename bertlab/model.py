@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +32,7 @@ from bertlab import hf
 from bertlab.attention import MultiHeadSelfAttention
 
 IGNORE_INDEX = -100  # label value that losses skip (padding, unmasked tokens), as in transformers
+ModelT = TypeVar("ModelT", bound="BertPreTrainedModel")
 
 
 def _gelu_tanh(x: Tensor) -> Tensor:
@@ -410,7 +411,7 @@ def init_bert_weights(module: nn.Module, config: BertConfig) -> None:
 class BertPreTrainedModel(nn.Module):
     """What every bertlab BERT shares: its config, and saving/loading in transformers' format."""
 
-    # head modules that a base checkpoint lacks: loading one creates them fresh (with a warning)
+    # the task head's submodules, given BERT's initialization once the encoder is built
     head_modules: tuple[str, ...] = ()
 
     def __init__(self, config: BertConfig) -> None:
@@ -429,8 +430,8 @@ class BertPreTrainedModel(nn.Module):
 
     @classmethod
     def from_pretrained(
-        cls, directory: str | Path, *, strict: bool = False, **config_overrides: Any
-    ) -> BertPreTrainedModel:
+        cls: type[ModelT], directory: str | Path, *, strict: bool = False, **config_overrides: Any
+    ) -> ModelT:
         """Load a directory written by bertlab or transformers (safetensors or pytorch_model.bin).
 
         Missing or unexpected encoder weights and any shape mismatch raise. A head the
