@@ -358,12 +358,13 @@ class TaskData:
     ) -> Iterator[tuple[Any, int]]:
         """Run the model over the data in order, without labels: (output, batch length) pairs."""
         check_model_for(model, self)
+        device = next(model.parameters()).device
         was_training = model.training
         model.eval()
         try:
             with torch.no_grad():
                 for batch in self.batches(batch_size):
-                    inputs = {name: batch[name] for name in MODEL_INPUTS}
+                    inputs = {name: batch[name].to(device) for name in MODEL_INPUTS}
                     yield model(**inputs), batch["input_ids"].size(1)
         finally:
             model.train(was_training)
@@ -557,7 +558,7 @@ class QuestionAnsweringData(TaskData):
         found: list[tuple[int, int]] = []
         row = 0
         for output, length in self.outputs(model, batch_size):
-            pairs = zip(output.start_logits, output.end_logits, strict=True)
+            pairs = zip(output.start_logits.cpu(), output.end_logits.cpu(), strict=True)
             for start_logits, end_logits in pairs:
                 allowed = self.passage_mask[row, :length]
                 start, end, _ = best_span(start_logits, end_logits, allowed, self.max_answer_tokens)
@@ -712,7 +713,8 @@ def fine_tune(
     The same loop serves every head because each model computes its own loss from the
     labels in the batch. Early stopping: after `patience` epochs without a better score on
     `validation` (the task's main metric), training stops and the best weights come back.
-    Seeded: the same settings give the same numbers on CPU.
+    Seeded: the same settings give the same numbers on CPU. Batches go to the device the
+    model is on, so `model.to("cuda")` before the call is all a GPU needs.
     """
     settings = settings or TrainingSettings()
     check_model_for(model, train)
@@ -721,6 +723,7 @@ def fine_tune(
     if len(train) == 0:
         raise ValueError("the training set is empty")
     set_seed(settings.seed)
+    device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(settings.seed)
     steps_per_epoch = math.ceil(len(train) / settings.batch_size)
     total = steps_per_epoch * settings.epochs
@@ -740,7 +743,7 @@ def fine_tune(
         model.train()
         running = 0.0
         for batch in train.batches(settings.batch_size, generator):
-            loss = model(**batch).loss
+            loss = model(**{name: value.to(device) for name, value in batch.items()}).loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
@@ -945,15 +948,16 @@ def answer_question(
     if not question.strip() or not passage.strip():
         raise ValueError("both the question and the passage must hold some text")
     encoding = tokenizer.encode(question, passage, max_length=max_length)
-    inputs = {name: _tensor([getattr(encoding, name)]) for name in MODEL_INPUTS}  # (1, T) each
+    device = next(model.parameters()).device
+    inputs = {name: _tensor([getattr(encoding, name)]).to(device) for name in MODEL_INPUTS}
     model.eval()
     with torch.no_grad():
-        output = model(**inputs)
+        output = model(**inputs)  # start and end logits: (1, T) each
     allowed = torch.tensor(
         [t == 1 and o is not None for t, o in zip(encoding.token_type_ids, encoding.offsets,
                                                   strict=True)]
     )
-    start_logits, end_logits = output.start_logits[0], output.end_logits[0]  # (T,)
+    start_logits, end_logits = output.start_logits[0].cpu(), output.end_logits[0].cpu()  # (T,)
     start, end, score = best_span(start_logits, end_logits, allowed, max_answer_tokens)
     first, last = encoding.offsets[start], encoding.offsets[end]
     assert first is not None and last is not None  # best_span only picks passage tokens
