@@ -886,6 +886,57 @@ def adjective_polarity_probe(
     return sum(hits) / len(hits)
 
 
+def corpus_polarity_probe(documents: Sequence[Sequence[str]], split: SentimentSplit) -> float:
+    """Share of held-out adjectives whose polarity plain counting recovers from a corpus.
+
+    The yardstick for `adjective_polarity_probe`: is the sentiment signal in the text at all?
+    Each sentiment adjective gets the counts of the words sharing its document (marked
+    'not:' when the adjective is negated, as in 'was not gloomy'), weighted by positive
+    pointwise mutual information; a held-out adjective is scored by whether it lies nearer
+    (cosine) the positive or the negative train adjectives. `documents` are lists of sentences.
+    """
+    from bertlab.corpus import words_of
+    from bertlab.lexicon import NEGATIVE, POSITIVE
+
+    adjectives = sorted(set(POSITIVE) | set(NEGATIVE))
+    row = {word: i for i, word in enumerate(adjectives)}
+    columns: dict[str, int] = {}
+    cells: Counter[tuple[int, int]] = Counter()
+    seen: set[str] = set()
+    for document in documents:
+        words = [w for sentence in document for w in words_of(sentence)]
+        context = [w for w in words if w not in row]
+        for i, word in enumerate(words):
+            if word in row and context:
+                seen.add(word)
+                prefix = "not:" if i > 0 and words[i - 1] == "not" else ""
+                for other in context:
+                    column = columns.setdefault(prefix + other, len(columns))
+                    cells[row[word], column] += 1
+    missing = sorted((set(split.train_adjectives) | set(split.test_adjectives)) - seen)
+    if missing:
+        raise ValueError(f"the corpus never uses adjectives {missing[:5]}: nothing to count")
+    counts = np.zeros((len(adjectives), len(columns)))  # (adjectives, context words)
+    for (r, c), n in cells.items():
+        counts[r, c] = n
+    joint = counts / counts.sum()
+    expected = joint.sum(1, keepdims=True) * joint.sum(0, keepdims=True)  # p(a) p(w)
+    with np.errstate(divide="ignore"):
+        ppmi = np.maximum(np.log(joint / expected), 0.0)  # log 0 = -inf -> 0
+
+    def centroid(words: Sequence[str]) -> np.ndarray:
+        return ppmi[[row[w] for w in words]].mean(0)
+
+    def cosine(u: np.ndarray, v: np.ndarray) -> float:
+        return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-12))
+
+    positive = centroid([w for w in split.train_adjectives if w in POSITIVE])
+    negative = centroid([w for w in split.train_adjectives if w not in POSITIVE])
+    hits = [(cosine(ppmi[row[w]], positive) > cosine(ppmi[row[w]], negative)) == (w in POSITIVE)
+            for w in split.test_adjectives]
+    return sum(hits) / len(hits)
+
+
 def plot_learning_curves(curves: Sequence[LearningCurve], ax: Any, chance: float = 0.5) -> None:
     """Draw mean test accuracy against labels, with a ±1 std band and each seed as a dot."""
     for curve in curves:
@@ -899,9 +950,12 @@ def plot_learning_curves(curves: Sequence[LearningCurve], ax: Any, chance: float
                        alpha=0.5)
     ax.axhline(chance, color="grey", linestyle=":", label="chance")
     ax.set_xscale("log")
+    counts = sorted({n for curve in curves for n in curve.label_counts})
+    ax.set_xticks(counts, [str(n) for n in counts])
+    ax.minorticks_off()
     ax.set_xlabel("labelled training reviews")
     ax.set_ylabel("test accuracy (held-out adjectives)")
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -377,3 +377,25 @@ def test_polarity_probe_reads_the_embedding_geometry() -> None:
         for word in split.test_adjectives:
             table[vocab.vocab[word]] *= -1
     assert ft.adjective_polarity_probe(model, vocab, split) == 0.0
+
+
+def test_corpus_polarity_probe_counts_the_cues() -> None:
+    from bertlab.lexicon import POSITIVE
+
+    split = sentiment_split(4, 4, seed=0)
+    adjectives = [*split.train_adjectives, *split.test_adjectives]
+
+    def documents(flip_held_out: bool) -> list[list[str]]:
+        docs = []
+        for word in adjectives:
+            positive = (word in POSITIVE) != (flip_held_out and word in split.test_adjectives)
+            for negated in (False, True):  # 'not ADJ' flips the review's verdict
+                verdict = positive != negated
+                closing = "We will come back soon." if verdict else "We will never return."
+                docs.append([f"The stew was {'not ' if negated else ''}{word}.", closing])
+        return docs
+
+    assert ft.corpus_polarity_probe(documents(False), split) == 1.0
+    assert ft.corpus_polarity_probe(documents(True), split) == 0.0
+    with pytest.raises(ValueError, match="never uses"):
+        ft.corpus_polarity_probe([["The stew was tasty.", "Yes."]], split)
