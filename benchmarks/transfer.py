@@ -17,6 +17,7 @@ import argparse
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -36,7 +37,10 @@ from bertlab.tokenization import BertTokenizer
 def starting_points(
     pretrained: Path, with_minilm: bool
 ) -> list[tuple[str, Path, Callable[[type[BertPreTrainedModel], int], BertPreTrainedModel]]]:
-    """(name, directory with vocab.txt, factory(model class, num_labels)) for a, b and c."""
+    """(name, directory with vocab.txt, factory(model class, num_labels)) for a, b and c.
+
+    The name of (c) starts with "(c)": it is fine-tuned at its own learning rate.
+    """
 
     def random_init(cls: type[BertPreTrainedModel], num_labels: int) -> BertPreTrainedModel:
         return cls(BertConfig.from_pretrained(pretrained, num_labels=num_labels))
@@ -72,8 +76,10 @@ def main() -> None:
     parser.add_argument("--counts", default="25,50,100,200,400")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--learning-rate", type=float, default=1e-4)
-    parser.add_argument("--min-steps", type=int, default=60)
+    parser.add_argument("--learning-rate", type=float, default=1e-3, help="for (a) and (b)")
+    parser.add_argument("--minilm-learning-rate", type=float, default=1e-4)
+    parser.add_argument("--min-steps", type=int, default=40)
+    parser.add_argument("--validation-size", type=int, default=60)
     parser.add_argument("--test-size", type=int, default=500)
     parser.add_argument("--no-minilm", action="store_true")
     parser.add_argument("--skip-tasks", action="store_true", help="only the learning curve")
@@ -92,17 +98,22 @@ def main() -> None:
         pretrained = artifacts_dir() / PRETRAINED_MODEL_DIR
     split = sentiment_split(n_train=1000, n_test=args.test_size, seed=0)
     settings = ft.TrainingSettings(epochs=args.epochs, batch_size=16,
-                                   learning_rate=args.learning_rate, patience=3)
+                                   learning_rate=args.learning_rate, patience=4)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; pretrained model: "
           f"{pretrained}\nsentiment: {len(split.test)} test reviews with held-out adjectives; "
-          f"seeds {seeds}; lr {args.learning_rate}; >= {args.min_steps} steps per run\n")
+          f"seeds {seeds}; lr {args.learning_rate} ((c): {args.minilm_learning_rate}); "
+          f">= {args.min_steps} steps per run\n")
     curves = []
     for name, vocab_dir, factory in starting_points(pretrained, not args.no_minilm):
         tokenizer = BertTokenizer.from_pretrained(vocab_dir)
         started = time.perf_counter()
+        run_settings = settings
+        if name.startswith("(c)"):
+            run_settings = replace(settings, learning_rate=args.minilm_learning_rate)
         curve = ft.learning_curve(
             name, lambda f=factory: f(BertForSequenceClassification, 2), tokenizer, split, counts,
-            seeds, settings, min_steps=args.min_steps, progress=False,
+            seeds, run_settings, validation_size=args.validation_size, min_steps=args.min_steps,
+            progress=False,
         )
         curves.append(curve)
         print(f"{name}: {time.perf_counter() - started:.0f} s")
@@ -116,7 +127,7 @@ def main() -> None:
     if args.skip_tasks:
         return
     world = generate_corpus(1500, seed=11)  # not the pretraining corpus (seed 0)
-    ner_examples, qa_examples = world.ner_examples(), world.qa_examples()
+    ner_examples, qa_examples = world.ner_examples()[:2000], world.qa_examples()[:1500]  # as ch. 06
     print(f"\nNER: {len(ner_examples)} sentences, QA: {len(qa_examples)} questions "
           "(80% train, 10% validation, 10% test)")
     for name, vocab_dir, factory in starting_points(pretrained, False):
@@ -137,7 +148,7 @@ def main() -> None:
             model = factory(cls, num_labels)
             started = time.perf_counter()
             ft.fine_tune(model, train, validation,
-                         ft.TrainingSettings(epochs=6, learning_rate=max(args.learning_rate, 3e-4),
+                         ft.TrainingSettings(epochs=6, learning_rate=args.learning_rate,
                                              patience=2), progress=False)
             scores = test.evaluate(model)
             seconds = time.perf_counter() - started
