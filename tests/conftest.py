@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import socket
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -55,3 +58,12 @@ def _block_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
     monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+
+
+def load_solution(stem: str) -> ModuleType:
+    """Import `solutions/<stem>.py` (not a package) so exercise tests can grade the reference."""
+    path = Path(__file__).resolve().parent.parent / "solutions" / f"{stem}.py"
+    spec = importlib.util.spec_from_file_location(stem, path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import torch
+from conftest import load_solution
 
 from bertlab.exercises import attention as ch02
 from bertlab.exercises import multi_head as ch03
@@ -17,10 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load(stem: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(stem, ROOT / "solutions" / f"{stem}.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return load_solution(stem)
 
 
 @pytest.fixture(scope="module")

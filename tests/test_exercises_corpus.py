@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from conftest import load_solution
 
 from bertlab.exercises import corpus as checks
 
@@ -13,10 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _solutions():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("ch00", ROOT / "solutions" / "ch00_welcome.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return load_solution("ch00_welcome")
 
 
 @pytest.fixture(scope="module")

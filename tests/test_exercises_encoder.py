@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import load_solution
 
 from bertlab.exercises import encoder as ch04
 
@@ -17,10 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def solution() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ch04", ROOT / "solutions" / "ch04_encoder.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return load_solution("ch04_encoder")
 
 
 def _placeholder(*_args: object) -> object:

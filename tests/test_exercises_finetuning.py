@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+from conftest import load_solution
 
 from bertlab.exercises import finetuning as checks
 
@@ -14,10 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def solutions():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("ch06", ROOT / "solutions" / "ch06_finetuning.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return load_solution("ch06_finetuning")
 
 
 def _placeholder(*_args: object) -> object:

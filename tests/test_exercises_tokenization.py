@@ -3,13 +3,13 @@ feedback, and reports 'not attempted' for the notebook's placeholder."""
 
 from __future__ import annotations
 
-import importlib.util
 import unicodedata
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import load_solution
 
 from bertlab.exercises import tokenization as ch01
 
@@ -18,12 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def solution() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "ch01_tokenization", ROOT / "solutions" / "ch01_tokenization.py"
-    )
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    return load_solution("ch01_tokenization")
 
 
 def placeholder(*_args: object) -> object:
