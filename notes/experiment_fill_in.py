@@ -1,25 +1,22 @@
 """Longer run with periodic fill-in by class."""
 
-import json
-import os
-import sys
-import time
-
+import sys, time, json, os
 import torch
 
 torch.set_num_threads(int(os.environ.get("THREADS", "1")))
-import dataclasses
-
 from bertlab.corpus import generate_corpus
-from bertlab.ngram import HELD_OUT, NgramFillIn, fill_in_benchmark
+from bertlab.ngram import NgramFillIn, fill_in_benchmark, HELD_OUT
 from bertlab.pretraining import (
-    PRESETS,
-    EvalResult,
-    FillInResult,
-    fill_in_accuracy,
-    prepare_data,
     pretrain,
+    fill_in_accuracy,
+    FillInResult,
+    get_preset,
+    prepare_data,
+    PRESETS,
+    Preset,
+    EvalResult,
 )
+import dataclasses
 
 steps = int(sys.argv[1])
 base = PRESETS[os.environ.get("PRESET", "default")]
@@ -32,6 +29,21 @@ held = world.split(HELD_OUT)[1].as_documents()
 ng = NgramFillIn().fit(train.as_documents())
 ngr = FillInResult(blanks, [ng.predict(b.words, b.position) for b in blanks])
 print("ngram", round(ngr.accuracy, 3), flush=True)
+import bertlab.pretraining as bp
+
+DROP = os.environ.get("DROP")
+if DROP:
+    at, low = DROP.split(",")
+    at, low = int(at), float(low)
+
+    def two_phase(step, warmup_steps, total_steps):
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        if step < at:
+            return 1.0
+        return low * max(0.0, (total_steps - step) / max(1, total_steps - at)) ** 0.3
+
+    bp.linear_warmup_decay = two_phase
 data = prepare_data(preset)
 mp = float(os.environ.get("MASKP", "0.15"))
 if mp != 0.15:
@@ -59,6 +71,8 @@ def cb(trainer, rec):
 
 
 run = pretrain(preset, steps=steps, data=data, progress=False, callbacks=[cb], **overrides)
+if os.environ.get("SAVE"):
+    run.model.save_pretrained(os.environ["SAVE"], tokenizer=run.tokenizer)
 fr = fill_in_accuracy(run.model, run.tokenizer, blanks, held, preset.max_seq_length)
 print(
     "FINAL bert",
