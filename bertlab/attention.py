@@ -106,40 +106,44 @@ class MultiHeadSelfAttention(nn.Module):
                     f"with 1 for real tokens and 0 for padding, got {tuple(attention_mask.shape)}"
                 )
 
-    def _heads(self, hidden_states: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Project to queries, keys and values and split each into heads."""
-        batch, seq_len, _ = hidden_states.shape
-        shape = (batch, seq_len, self.num_heads, self.head_size)
-        q = self.query(hidden_states).view(shape).transpose(1, 2)  # (B, nh, T, hs)
-        k = self.key(hidden_states).view(shape).transpose(1, 2)  # (B, nh, T, hs)
-        v = self.value(hidden_states).view(shape).transpose(1, 2)  # (B, nh, T, hs)
-        return q, k, v
+    def _split(self, projected: Tensor) -> Tensor:
+        """(B, T, H) -> (B, nh, T, hs): one slice of the hidden size per head."""
+        batch, length, _ = projected.shape
+        return projected.view(batch, length, self.num_heads, self.head_size).transpose(1, 2)
 
     def forward(
         self,
         hidden_states: Tensor,
         attention_mask: Tensor | None = None,
         output_attentions: bool = False,
+        queries: Tensor | None = None,
     ) -> tuple[Tensor, Tensor | None]:
-        """Mix information across positions; return (output (B, T, H), weights or None).
+        """Mix information across positions; return (output (B, Q, H), weights or None).
 
         attention_mask (B, T): 1/True for real tokens, 0/False for padding. Weights are
-        (B, nh, T, T) and only computed (by the explicit path) when output_attentions is set.
+        (B, nh, Q, T) and only computed (by the explicit path) when output_attentions is set.
+        queries (B, Q, H): the vectors that ask, when only some positions need an output
+        (every token still answers as a key and value); by default every token asks, Q = T.
         """
         self._check_inputs(hidden_states, attention_mask)
+        if queries is not None:
+            self._check_inputs(queries, None)
         batch, seq_len, _ = hidden_states.shape
         mask = None
         if attention_mask is not None:
             if attention_mask.dtype != torch.bool:
                 attention_mask = attention_mask != 0
             mask = attention_mask.view(batch, 1, 1, seq_len)  # (B, 1, 1, T): keys only
-        q, k, v = self._heads(hidden_states)
+        asking = hidden_states if queries is None else queries
+        q = self._split(self.query(asking))  # (B, nh, Q, hs)
+        k = self._split(self.key(hidden_states))  # (B, nh, T, hs)
+        v = self._split(self.value(hidden_states))  # (B, nh, T, hs)
         dropout_p = self.dropout if self.training else 0.0
         if output_attentions:
             context, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p)
         else:
             context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
             weights = None
-        # context (B, nh, T, hs) -> (B, T, nh, hs) -> (B, T, H)
-        context = context.transpose(1, 2).reshape(batch, seq_len, self.hidden_size)
+        # context (B, nh, Q, hs) -> (B, Q, nh, hs) -> (B, Q, H)
+        context = context.transpose(1, 2).reshape(batch, asking.size(1), self.hidden_size)
         return self.output(context), weights

@@ -303,9 +303,12 @@ class BertLayer(nn.Module):
     ) -> tuple[Tensor, Tensor | None]:
         """Return the layer's output (B, T, H) and its attention weights (or None)."""
         attended, weights = self.attention(x, attention_mask, output_attentions)
+        return self._residual_blocks(x, attended), weights
+
+    def _residual_blocks(self, x: Tensor, attended: Tensor) -> Tensor:
+        """Add & norm the attention output, then the feed-forward block with its own add & norm."""
         x = self.attention_norm(x + self.dropout(attended))
-        x = self.output_norm(x + self.dropout(self.feed_forward(x)))
-        return x, weights
+        return self.output_norm(x + self.dropout(self.feed_forward(x)))
 
     def forward_at(self, x: Tensor, attention_mask: Tensor | None, keep: Tensor) -> Tensor:
         """The layer's output at the `keep` positions only (B, T) bool; zeros elsewhere.
@@ -322,17 +325,8 @@ class BertLayer(nn.Module):
         order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)[:, :width]  # (B, K)
         index = order.unsqueeze(-1).expand(-1, -1, hidden)  # (B, K, H)
         rows = x.gather(1, index)  # (B, K, H): kept tokens first, then spare slots
-        a = self.attention
-        nh, hs = a.num_heads, a.head_size
-        q = a.query(rows).view(batch, width, nh, hs).transpose(1, 2)  # (B, nh, K, hs)
-        k = a.key(x).view(batch, seq_len, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
-        v = a.value(x).view(batch, seq_len, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
-        mask = None if attention_mask is None else attention_mask.view(batch, 1, 1, seq_len)
-        dropout_p = a.dropout if self.training else 0.0
-        context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
-        context = context.transpose(1, 2).reshape(batch, width, hidden)  # (B, K, H)
-        h = self.attention_norm(rows + self.dropout(a.output(context)))
-        h = self.output_norm(h + self.dropout(self.feed_forward(h)))  # (B, K, H)
+        attended, _ = self.attention(x, attention_mask, queries=rows)  # (B, K, H)
+        h = self._residual_blocks(rows, attended)  # (B, K, H)
         real = torch.arange(width, device=x.device) < counts.unsqueeze(1)  # (B, K) not spare
         return x.new_zeros(batch, seq_len, hidden).scatter(1, index, h * real.unsqueeze(-1))
 
@@ -607,6 +601,36 @@ def masked_lm_loss(
     return loss, logits, prediction_mask
 
 
+def encode_masked_lm(
+    bert: BertModel,
+    head: BertMLMHead,
+    input_ids: Tensor,
+    attention_mask: Tensor | None,
+    token_type_ids: Tensor | None,
+    labels: Tensor | None,
+    output_attentions: bool,
+    output_hidden_states: bool,
+) -> tuple[BertModelOutput, Tensor | None, Tensor, Tensor | None]:
+    """Encode, then predict the vocabulary: dense without labels, only labelled rows with them.
+
+    The one place where the encoder's last layer is told which positions the MLM loss reads,
+    so the sparse last layer and the sparse head always agree. Returns (encoder output,
+    loss or None, logits (B, T, V) or (N, V), prediction mask or None).
+    """
+    encoded = bert(
+        input_ids,
+        attention_mask,
+        token_type_ids,
+        output_attentions,
+        output_hidden_states,
+        final_positions=None if labels is None else labels != IGNORE_INDEX,
+    )
+    if labels is None:
+        return encoded, None, head(encoded.last_hidden_state), None  # (B, T, V)
+    loss, logits, prediction_mask = masked_lm_loss(head, encoded.last_hidden_state, labels)
+    return encoded, loss, logits, prediction_mask
+
+
 class BertForPreTraining(BertPreTrainedModel):
     """BERT with both pretraining heads: masked-token prediction and next-sentence prediction."""
 
@@ -634,22 +658,18 @@ class BertForPreTraining(BertPreTrainedModel):
         labels (B, T): the original id at masked positions, -100 elsewhere.
         next_sentence_label (B,): 0 if sentence B follows A, 1 if it is random.
         """
-        encoded = self.bert(
+        encoded, mlm_loss, prediction_logits, prediction_mask = encode_masked_lm(
+            self.bert,
+            self.mlm,
             input_ids,
             attention_mask,
             token_type_ids,
+            labels,
             output_attentions,
             output_hidden_states,
-            final_positions=None if labels is None else labels != IGNORE_INDEX,
         )
         seq_logits = self.nsp(encoded.pooler_output)  # (B, 2)
-        mlm_loss = nsp_loss = prediction_mask = None
-        if labels is None:
-            prediction_logits = self.mlm(encoded.last_hidden_state)  # (B, T, V)
-        else:
-            mlm_loss, prediction_logits, prediction_mask = masked_lm_loss(
-                self.mlm, encoded.last_hidden_state, labels
-            )
+        nsp_loss = None
         if next_sentence_label is not None:
             _check_labels("next_sentence_label", next_sentence_label, (input_ids.size(0),), 2)
             nsp_loss = F.cross_entropy(seq_logits, next_sentence_label)
@@ -690,21 +710,16 @@ class BertForMaskedLM(BertPreTrainedModel):
         output_hidden_states: bool = False,
     ) -> MaskedLMOutput:
         """Vocabulary logits (B, T, V); with labels, the loss and logits at labelled rows only."""
-        encoded = self.bert(
+        encoded, loss, logits, prediction_mask = encode_masked_lm(
+            self.bert,
+            self.mlm,
             input_ids,
             attention_mask,
             token_type_ids,
+            labels,
             output_attentions,
             output_hidden_states,
-            final_positions=None if labels is None else labels != IGNORE_INDEX,
         )
-        loss = prediction_mask = None
-        if labels is None:
-            logits = self.mlm(encoded.last_hidden_state)  # (B, T, V)
-        else:
-            loss, logits, prediction_mask = masked_lm_loss(
-                self.mlm, encoded.last_hidden_state, labels
-            )
         return MaskedLMOutput(
             loss=loss,
             logits=logits,
