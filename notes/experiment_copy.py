@@ -3,6 +3,9 @@
     python notes/experiment_copy.py INIT LR STEPS MODE   # MODE: plain or slot
 
 plain: a "name" token occurs twice in random filler, the second is masked: pure copying.
+Environment: WARM (linear warmup steps), MULT="value=0.25,..." (per-parameter lr
+multipliers), B2 (Adam beta2), EPS (Adam eps).
+
 slot: a name is followed by a marker three times; the masked name is recognised only by the
 marker after it, and 15% of the filler is masked too (unpredictable targets, as in real text).
 """
@@ -31,7 +34,17 @@ cfg = BertConfig(
     initializer_range=init,
 )
 m = BertForMaskedLM(cfg)
-opt = torch.optim.AdamW(m.parameters(), lr=lr)
+import os
+MULT = {k: float(v) for k, v in (kv.split("=") for kv in os.environ.get("MULT", "").split(",") if kv)}
+groups = {}
+for n, p in m.named_parameters():
+    mult = 1.0
+    for key, value in MULT.items():
+        if key in n:
+            mult = value
+    groups.setdefault(mult, []).append(p)
+print({k: len(v) for k, v in groups.items()})
+opt = torch.optim.AdamW([{"params": ps, "lr": lr * k} for k, ps in groups.items()], lr=lr, betas=(0.9, float(os.environ.get("B2", "0.999"))), eps=float(os.environ.get("EPS", "1e-6")))
 MASK, WENT = 3, 5
 
 
@@ -79,12 +92,17 @@ def batch(n=64):
     return ids, labels, p2
 
 
+BASE_LRS = [g["lr"] for g in opt.param_groups]
 t = time.time()
 for step in range(1, int(sys.argv[3]) + 1):
     ids, labels, _ = batch()
     out = m(ids, labels=labels)
     out.loss.backward()
     torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+    WARM = int(os.environ.get("WARM", "0"))
+    if WARM:
+        for g_, base in zip(opt.param_groups, BASE_LRS):
+            g_["lr"] = base * min(1.0, (step + 1) / WARM)
     opt.step()
     opt.zero_grad()
     if step % 100 == 0:

@@ -1,4 +1,10 @@
-"""Longer run with periodic fill-in by class."""
+"""Longer run with periodic fill-in by class.
+
+Environment: THREADS, PRESET, POV (preset overrides, JSON), OVR (training overrides, JSON),
+MASKP, DROP=at,low and LOWFIRST=k,low (learning-rate schedules), MULT="value=0.25,..."
+(per-parameter lr multipliers), NAMEBIAS (names masked first), COPYK (copy curriculum for the
+first K steps), SEED, SAVE (directory for the trained model).
+"""
 
 import sys, time, json, os
 import torch
@@ -31,6 +37,135 @@ ngr = FillInResult(blanks, [ng.predict(b.words, b.position) for b in blanks])
 print("ngram", round(ngr.accuracy, 3), flush=True)
 import bertlab.pretraining as bp
 
+COPYK = int(os.environ.get("COPYK", "0"))
+PHASE = {"copy": COPYK > 0}
+if COPYK:
+    import random as _r
+    CONTENT = set()
+    _for_tok2 = bp.MaskingScheme.for_tokenizer.__func__
+
+    def _ft2(cls, tokenizer, *a, **k):
+        for word, i in tokenizer.vocab.items():
+            if bp.word_class(word) in ("name", "town or venue", "animal", "food", "thing or place"):
+                CONTENT.add(i)
+        print("content ids", len(CONTENT), flush=True)
+        return _for_tok2(cls, tokenizer, *a, **k)
+
+    bp.MaskingScheme.for_tokenizer = classmethod(_ft2)
+    _orig_mask = bp.mask_tokens
+
+    def copy_mask(ids, scheme, rng):
+        if not PHASE["copy"]:
+            return _orig_mask(ids, scheme, rng)
+        from collections import defaultdict
+        where = defaultdict(list)
+        for i, t in enumerate(ids):
+            if t in CONTENT:
+                where[t].append(i)
+        candidates = []
+        for t, pos in where.items():
+            if len(pos) >= 2:
+                rng.shuffle(pos)
+                candidates += pos[1:]  # keep one occurrence visible
+        rng.shuffle(candidates)
+        n_predict = min(scheme.max_predictions, max(1, round(len(ids) * scheme.mask_prob)))
+        output = list(ids)
+        labels = [bp.IGNORE_INDEX] * len(ids)
+        for i in candidates[:n_predict]:
+            if rng.random() < 0.8:
+                output[i] = scheme.mask_id
+            elif rng.random() < 0.5:
+                output[i] = scheme.random_ids[rng.randrange(len(scheme.random_ids))]
+            labels[i] = ids[i]
+        if all(l == bp.IGNORE_INDEX for l in labels):
+            return _orig_mask(ids, scheme, rng)
+        return bp.MaskedTokens(output, labels)
+
+    bp.mask_tokens = copy_mask
+
+BIAS = float(os.environ.get("NAMEBIAS", "0"))
+if BIAS:
+    import random as _r
+    from bertlab import lexicon as _lx
+    NAME_IDS = set()
+    _for_tok = bp.MaskingScheme.for_tokenizer.__func__
+
+    def _ft(cls, tokenizer, *a, **k):
+        for n in _lx.FEMALE_NAMES + _lx.MALE_NAMES:
+            i = tokenizer.vocab.get(n.lower())
+            if i is not None:
+                NAME_IDS.add(i)
+        return _for_tok(cls, tokenizer, *a, **k)
+
+    bp.MaskingScheme.for_tokenizer = classmethod(_ft)
+
+    def biased(ids, scheme, rng):
+        candidates = []
+        for i, token in enumerate(ids):
+            if token in scheme.never_mask:
+                continue
+            candidates.append([i])
+        rng.shuffle(candidates)
+        candidates.sort(key=lambda w: 0 if ids[w[0]] in NAME_IDS and rng.random() < BIAS else 1)
+        n_predict = min(scheme.max_predictions, max(1, round(len(ids) * scheme.mask_prob)))
+        output = list(ids)
+        labels = [bp.IGNORE_INDEX] * len(ids)
+        chosen = 0
+        for word in candidates:
+            if chosen >= n_predict:
+                break
+            for i in word:
+                if rng.random() < 0.8:
+                    output[i] = scheme.mask_id
+                elif rng.random() < 0.5:
+                    output[i] = scheme.random_ids[rng.randrange(len(scheme.random_ids))]
+                labels[i] = ids[i]
+                chosen += 1
+        return bp.MaskedTokens(output, labels)
+
+    bp.mask_tokens = biased
+
+MULT = {k: float(v) for k, v in (kv.split("=") for kv in os.environ.get("MULT", "").split(",") if kv)}
+if MULT:
+    def groups_with_mult(model, weight_decay):
+        out = {}
+        for name, p in model.named_parameters():
+            mult = 1.0
+            for key, value in MULT.items():
+                if key in name:
+                    mult = value
+            decay = p.dim() >= 2
+            out.setdefault((decay, mult), []).append(p)
+        return [{"params": ps, "weight_decay": weight_decay if d else 0.0, "lr_mult": m}
+                for (d, m), ps in out.items()]
+
+    bp.adamw_param_groups = groups_with_mult
+    _init = bp.Pretrainer.__init__
+
+    def patched(self, *a, **k):
+        _init(self, *a, **k)
+        for i, g in enumerate(self.optimizer.param_groups):
+            m = g.get("lr_mult", 1.0)
+            g["initial_lr"] *= m
+            g["lr"] *= m
+            self.scheduler.base_lrs[i] *= m
+        print("groups", [(len(g["params"]), g["lr_mult"], g["lr"]) for g in self.optimizer.param_groups], flush=True)
+
+    bp.Pretrainer.__init__ = patched
+
+LOWFIRST = os.environ.get("LOWFIRST")
+if LOWFIRST:
+    k_, low_ = LOWFIRST.split(",")
+    k_, low_ = int(k_), float(low_)
+
+    def low_first(step, warmup_steps, total_steps):
+        if step < warmup_steps:
+            return low_ * (step + 1) / warmup_steps
+        if step < k_:
+            return low_
+        return max(0.0, (total_steps - step) / max(1, total_steps - k_))
+
+    bp.linear_warmup_decay = low_first
 DROP = os.environ.get("DROP")
 if DROP:
     at, low = DROP.split(",")
@@ -44,7 +179,8 @@ if DROP:
         return low * max(0.0, (total_steps - step) / max(1, total_steps - at)) ** 0.3
 
     bp.linear_warmup_decay = two_phase
-data = prepare_data(preset)
+SEED = int(os.environ.get("SEED", "0"))
+data = prepare_data(preset, seed=SEED)
 mp = float(os.environ.get("MASKP", "0.15"))
 if mp != 0.15:
     data.train.scheme = dataclasses.replace(
@@ -54,6 +190,9 @@ t0 = time.perf_counter()
 
 
 def cb(trainer, rec):
+    if COPYK and PHASE["copy"] and trainer.step >= COPYK:
+        PHASE["copy"] = False
+        print("copy phase over at step", trainer.step, flush=True)
     if isinstance(rec, EvalResult):
         m = trainer.model
         fr = fill_in_accuracy(m, data.tokenizer, blanks[:1000], held, preset.max_seq_length)
@@ -70,7 +209,7 @@ def cb(trainer, rec):
         m.train()
 
 
-run = pretrain(preset, steps=steps, data=data, progress=False, callbacks=[cb], **overrides)
+run = pretrain(preset, steps=steps, data=data, seed=SEED, progress=False, callbacks=[cb], **overrides)
 if os.environ.get("SAVE"):
     run.model.save_pretrained(os.environ["SAVE"], tokenizer=run.tokenizer)
 fr = fill_in_accuracy(run.model, run.tokenizer, blanks, held, preset.max_seq_length)
