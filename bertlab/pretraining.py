@@ -264,6 +264,7 @@ def make_nsp_pairs(
     max_seq_length: int,
     rng: random.Random,
     short_seq_prob: float = SHORT_SEQ_PROB,
+    dupe_factor: int = 1,
 ) -> list[NspPair]:
     """Cut tokenized documents into NSP pairs that fit max_seq_length with their 3 specials.
 
@@ -273,7 +274,13 @@ def make_nsp_pairs(
     next chunk. With probability short_seq_prob a document aims for a shorter random length.
     Unlike the reference, a chunk of one sentence is not always a negative: it borrows its
     neighbouring sentence for a true pair half the time, so the labels stay 50/50.
+
+    dupe_factor is the reference's flag of that name: the corpus is cut this many times, each
+    time with other splits and other random segments B. With one cut, a model trained for many
+    epochs can memorize which pairs are negatives instead of learning to tell.
     """
+    if not isinstance(dupe_factor, int) or dupe_factor < 1:
+        raise ValueError(f"dupe_factor must be a positive integer, got {dupe_factor!r}")
     if max_seq_length < 5:
         raise ValueError(f"max_seq_length must be at least 5 ([CLS] a [SEP] b [SEP]), got "
                          f"{max_seq_length}")
@@ -284,9 +291,10 @@ def make_nsp_pairs(
         raise ValueError("next-sentence prediction needs at least two non-empty documents")
     documents = [[s for s in doc if s] for doc in documents]
     pairs: list[NspPair] = []
-    for index in range(len(documents)):
-        pairs.extend(_pairs_from_document(documents, index, max_seq_length - 3,
-                                          short_seq_prob, rng))
+    for _ in range(dupe_factor):
+        for index in range(len(documents)):
+            pairs.extend(_pairs_from_document(documents, index, max_seq_length - 3,
+                                              short_seq_prob, rng))
     return pairs
 
 
@@ -328,10 +336,12 @@ class PretrainingDataset:
         dynamic: bool = True,
         whole_word: bool = False,
         short_seq_prob: float = SHORT_SEQ_PROB,
+        dupe_factor: int = 1,
     ) -> PretrainingDataset:
         """Tokenize documents, cut them into NSP pairs and set up masking, all from one seed."""
         tokenized = tokenize_documents(documents, tokenizer)
-        pairs = make_nsp_pairs(tokenized, max_seq_length, random.Random(seed), short_seq_prob)
+        pairs = make_nsp_pairs(tokenized, max_seq_length, random.Random(seed), short_seq_prob,
+                               dupe_factor)
         scheme = MaskingScheme.for_tokenizer(tokenizer, whole_word=whole_word)
         return cls(pairs, scheme, tokenizer.cls_token_id, tokenizer.sep_token_id, seed, dynamic)
 
@@ -1172,6 +1182,7 @@ class Preset:
     eval_every: int
     dropout: float = 0.1
     warmup_fraction: float = 0.06
+    dupe_factor: int = 1  # cuts of the corpus into NSP pairs (the reference's flag)
 
     def model_config(self, vocab_size: int) -> BertConfig:
         """The BertConfig of this preset for a tokenizer of `vocab_size` tokens."""
@@ -1195,17 +1206,26 @@ class Preset:
         return TrainingConfig(steps=steps or self.steps, seed=seed, **settings)
 
 
-# Chosen by measurement on a shared 2-core CPU (one torch thread: 0.19 s per default step):
-# "default" fits 1200 steps in under five minutes; a learning rate of 5e-3 collapses to the
-# unigram solution, 1e-3 learns slower than 2e-3, batch 32 or 2 layers are no better per
-# second. "tiny" is for quick mode and tests: a few seconds, and it still learns.
+# Chosen by measurement on the 2-core CPU (2 threads, 0.14-0.15 s per default step, see
+# notes/pretraining-diagnosis.md). "default" fills the five-minute budget: 1,800 steps. A
+# learning rate of 5e-3 collapses to the unigram solution, 1e-3 learns slower than 2e-3, and
+# batch 32, 2-3 layers or hidden 64-96 are no better per second. The NSP pairs are cut ten
+# times (the reference's dupe_factor), else the model memorizes which pairs are negatives.
+# "long" is the same model for 8,000 steps (about 20 minutes): only after ~5,000 steps does it
+# start to copy names and facts from elsewhere in the document, and beat counting clearly.
+# "tiny" is for quick mode and tests: a few seconds, and it still learns.
 PRESETS: dict[str, Preset] = {  # smallest first: a later preset may stand in for an earlier one
     "tiny": Preset("tiny", vocab_size=1000, max_seq_length=64, hidden_size=64, num_layers=2,
                    num_heads=2, intermediate_size=256, batch_size=32, learning_rate=2e-3,
                    steps=250, eval_every=50, dropout=0.0),
     "default": Preset("default", vocab_size=4000, max_seq_length=64, hidden_size=128,
                       num_layers=4, num_heads=4, intermediate_size=512, batch_size=64,
-                      learning_rate=2e-3, steps=1200, eval_every=150, dropout=0.0),
+                      learning_rate=2e-3, steps=1800, eval_every=150, dropout=0.0,
+                      dupe_factor=10),
+    "long": Preset("long", vocab_size=4000, max_seq_length=64, hidden_size=128,
+                   num_layers=4, num_heads=4, intermediate_size=512, batch_size=64,
+                   learning_rate=2e-3, steps=8000, eval_every=500, dropout=0.0,
+                   dupe_factor=10),
 }
 
 
@@ -1268,7 +1288,8 @@ def prepare_data(
     if tokenizer is None:
         sentences = [s for doc in train_docs for s in doc]
         tokenizer = BertTokenizer.train(sentences, preset.vocab_size)
-    train = PretrainingDataset.from_documents(train_docs, tokenizer, preset.max_seq_length, seed)
+    train = PretrainingDataset.from_documents(train_docs, tokenizer, preset.max_seq_length, seed,
+                                              dupe_factor=preset.dupe_factor)
     held_out = PretrainingDataset.from_documents(held_out_docs, tokenizer, preset.max_seq_length,
                                                  seed + 1, dynamic=False)
     return PretrainingData(tokenizer, train, held_out, train_docs, held_out_docs, blanks)

@@ -3,7 +3,9 @@
 Environment: THREADS, PRESET, POV (preset overrides, JSON), OVR (training overrides, JSON),
 MASKP, DROP=at,low and LOWFIRST=k,low (learning-rate schedules), MULT="value=0.25,..."
 (per-parameter lr multipliers), NAMEBIAS (names masked first), COPYK (copy curriculum for the
-first K steps), SEED, SAVE (directory for the trained model).
+first K steps), SEED, SAVE (directory for the trained model), WSD=share (constant lr, then a linear decay over the last share of
+the steps), DUPE (NSP pairings of the corpus, as the
+reference's dupe_factor).
 """
 
 import sys, time, json, os
@@ -179,6 +181,19 @@ if DROP:
         return low * max(0.0, (total_steps - step) / max(1, total_steps - at)) ** 0.3
 
     bp.linear_warmup_decay = two_phase
+WSD = os.environ.get("WSD")
+if WSD:
+    decay_share = float(WSD)
+
+    def warmup_stable_decay(step, warmup_steps, total_steps):
+        if step < warmup_steps:
+            return (step + 1) / (warmup_steps + 1)
+        decay_start = round(total_steps * (1 - decay_share))
+        if step < decay_start:
+            return 1.0
+        return max(0.0, (total_steps - step) / max(1, total_steps - decay_start))
+
+    bp.linear_warmup_decay = warmup_stable_decay
 SEED = int(os.environ.get("SEED", "0"))
 data = prepare_data(preset, seed=SEED)
 mp = float(os.environ.get("MASKP", "0.15"))
@@ -186,6 +201,15 @@ if mp != 0.15:
     data.train.scheme = dataclasses.replace(
         data.train.scheme, mask_prob=mp, max_predictions=int(mp * 64) + 1
     )
+DUPE = int(os.environ.get("DUPE", "1"))
+if DUPE > 1:
+    import random as _rd
+    tok_docs = bp.tokenize_documents(data.train_documents, data.tokenizer)
+    pairs = []
+    for d in range(DUPE):
+        pairs += bp.make_nsp_pairs(tok_docs, preset.max_seq_length, _rd.Random(f"{SEED}:dupe:{d}"))
+    data.train.pairs = pairs
+    print("dupe", DUPE, "pairs", len(pairs), flush=True)
 t0 = time.perf_counter()
 
 
@@ -197,6 +221,13 @@ def cb(trainer, rec):
         m = trainer.model
         fr = fill_in_accuracy(m, data.tokenizer, blanks[:1000], held, preset.max_seq_length)
         bc = fr.by_class()
+        recent = trainer.history.steps[-100:]
+        train_nsp = sum(r.nsp_loss for r in recent) / len(recent)
+        train_mlm = sum(r.mlm_loss for r in recent) / len(recent)
+        print(
+            f"train mlm/nsp loss {train_mlm:.3f}/{train_nsp:.3f} held-out {rec.mlm_loss:.3f}/{rec.nsp_loss:.3f}",
+            flush=True,
+        )
         print(
             f"step {rec.step} t {time.perf_counter() - t0:.0f} mlm {rec.mlm_accuracy:.3f} nsp {rec.nsp_accuracy:.3f} fill {fr.accuracy:.3f}",
             {

@@ -212,6 +212,25 @@ def test_nsp_pairs_are_deterministic_and_validate_input(tokenized):
         make_nsp_pairs(tokenized, 4, random.Random(0))
 
 
+def test_dupe_factor_cuts_the_corpus_again_with_other_negatives(tokenized):
+    once = make_nsp_pairs(tokenized, MAX_SEQ, random.Random(5))
+    thrice = make_nsp_pairs(tokenized, MAX_SEQ, random.Random(5), dupe_factor=3)
+    assert thrice[:len(once)] == once  # the first cut is the dupe_factor=1 cut
+    assert len(thrice) == pytest.approx(3 * len(once), rel=0.1)
+    documents = Counter(p.document for p in thrice)
+    assert set(documents) == set(range(len(tokenized)))  # every document, in every cut
+    assert min(documents.values()) >= 3
+    # the later cuts draw other segments B: the (A, B) pairings are not repeats of the first
+    first = {(tuple(p.tokens_a), tuple(p.tokens_b)) for p in once}
+    later = [(tuple(p.tokens_a), tuple(p.tokens_b)) for p in thrice[len(once):]]
+    negatives = [p for p in thrice[len(once):] if p.is_random_next]
+    assert sum(pair not in first for pair in later) > 0.4 * len(later)
+    assert len(negatives) / len(later) == pytest.approx(0.5, abs=0.07)
+    for bad in (0, -1, 1.5):
+        with pytest.raises(ValueError, match="dupe_factor"):
+            make_nsp_pairs(tokenized, MAX_SEQ, random.Random(0), dupe_factor=bad)
+
+
 def test_truncation_cuts_the_longer_side_from_both_ends():
     rng = random.Random(0)
     fronts = backs = 0
@@ -519,3 +538,26 @@ def test_epoch_batches_group_lengths_and_cover_the_epoch():
     shuffled = epoch_order(1000, 2, 1)
     plain = [shuffled[i:i + 16] for i in range(0, 992, 16)]
     assert padding(batches) < 0.2 * padding(plain)
+
+
+def test_a_longer_presets_model_stands_in_for_the_default(tokenizer, tmp_path, monkeypatch):
+    from bertlab import pretraining
+
+    monkeypatch.setenv("BERTLAB_ARTIFACTS", str(tmp_path))
+    main = tmp_path / pretraining.PRETRAINED_MODEL_DIR
+    saved = tiny_model(tokenizer.vocab_size)
+    saved.save_pretrained(main, tokenizer=tokenizer)
+    (main / pretraining.RUN_INFO).write_text(json.dumps({"preset": "long"}))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a saved model of a longer preset should have been loaded")
+
+    monkeypatch.setattr(pretraining, "pretrain", no_training)
+    model, loaded_tokenizer = pretraining.load_or_pretrain("default", progress=False)
+    assert loaded_tokenizer.vocab == tokenizer.vocab
+    assert torch.equal(model.bert.embeddings.word_embeddings.weight,
+                       saved.bert.embeddings.word_embeddings.weight)
+    # a run of a shorter preset keeps out of the longer model's way, a longer one replaces it
+    assert pretraining.pretrained_model_dir("default") == tmp_path / "tinybert-default"
+    assert pretraining.pretrained_model_dir("long") == main
+    assert list(pretraining.PRESETS).index("long") > list(pretraining.PRESETS).index("default")
