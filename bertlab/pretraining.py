@@ -31,7 +31,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -1214,18 +1214,15 @@ class Preset:
 # "long" is the same model for 8,000 steps (about 20 minutes): only after ~5,000 steps does it
 # start to copy names and facts from elsewhere in the document, and beat counting clearly.
 # "tiny" is for quick mode and tests: a few seconds, and it still learns.
+_DEFAULT = Preset("default", vocab_size=4000, max_seq_length=64, hidden_size=128, num_layers=4,
+                  num_heads=4, intermediate_size=512, batch_size=64, learning_rate=2e-3,
+                  steps=1800, eval_every=150, dropout=0.0, dupe_factor=10)
 PRESETS: dict[str, Preset] = {  # smallest first: a later preset may stand in for an earlier one
     "tiny": Preset("tiny", vocab_size=1000, max_seq_length=64, hidden_size=64, num_layers=2,
                    num_heads=2, intermediate_size=256, batch_size=32, learning_rate=2e-3,
                    steps=250, eval_every=50, dropout=0.0),
-    "default": Preset("default", vocab_size=4000, max_seq_length=64, hidden_size=128,
-                      num_layers=4, num_heads=4, intermediate_size=512, batch_size=64,
-                      learning_rate=2e-3, steps=1800, eval_every=150, dropout=0.0,
-                      dupe_factor=10),
-    "long": Preset("long", vocab_size=4000, max_seq_length=64, hidden_size=128,
-                   num_layers=4, num_heads=4, intermediate_size=512, batch_size=64,
-                   learning_rate=2e-3, steps=8000, eval_every=500, dropout=0.0,
-                   dupe_factor=10),
+    "default": _DEFAULT,
+    "long": replace(_DEFAULT, name="long", steps=8000, eval_every=500),
 }
 
 

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from bertlab.corpus import generate_corpus
+from bertlab.environment import ARTIFACTS_ENV
 from bertlab.model import IGNORE_INDEX, BertConfig, BertForPreTraining
 from bertlab.ngram import Blank
 from bertlab.pretraining import (
@@ -543,7 +544,7 @@ def test_epoch_batches_group_lengths_and_cover_the_epoch():
 def test_a_longer_presets_model_stands_in_for_the_default(tokenizer, tmp_path, monkeypatch):
     from bertlab import pretraining
 
-    monkeypatch.setenv("BERTLAB_ARTIFACTS", str(tmp_path))
+    monkeypatch.setenv(ARTIFACTS_ENV, str(tmp_path))
     main = tmp_path / pretraining.PRETRAINED_MODEL_DIR
     saved = tiny_model(tokenizer.vocab_size)
     saved.save_pretrained(main, tokenizer=tokenizer)
