@@ -35,14 +35,10 @@ cfg = BertConfig(
 )
 m = BertForMaskedLM(cfg)
 import os
-MULT = {k: float(v) for k, v in (kv.split("=") for kv in os.environ.get("MULT", "").split(",") if kv)}
+from lr_mult import multiplier
 groups = {}
 for n, p in m.named_parameters():
-    mult = 1.0
-    for key, value in MULT.items():
-        if key in n:
-            mult = value
-    groups.setdefault(mult, []).append(p)
+    groups.setdefault(multiplier(n), []).append(p)
 print({k: len(v) for k, v in groups.items()})
 opt = torch.optim.AdamW([{"params": ps, "lr": lr * k} for k, ps in groups.items()], lr=lr, betas=(0.9, float(os.environ.get("B2", "0.999"))), eps=float(os.environ.get("EPS", "1e-6")))
 MASK, WENT = 3, 5

@@ -3,9 +3,10 @@
 Environment: THREADS, PRESET, POV (preset overrides, JSON), OVR (training overrides, JSON),
 MASKP, DROP=at,low and LOWFIRST=k,low (learning-rate schedules), MULT="value=0.25,..."
 (per-parameter lr multipliers), NAMEBIAS (names masked first), COPYK (copy curriculum for the
-first K steps), SEED, SAVE (directory for the trained model), WSD=share (constant lr, then a linear decay over the last share of
-the steps), DUPE (NSP pairings of the corpus, as the
-reference's dupe_factor).
+first K steps), SEED, SAVE (directory for the trained model), WSD=share (constant lr, then a
+linear decay over the last share of the steps), DUPE (the preset's dupe_factor: cuts of the
+corpus into NSP pairs; session 4's DUPE=10 run cut each copy with its own RNG, before
+`dupe_factor` existed, so its pairs differ from this one's).
 """
 
 import sys, time, json, os
@@ -39,10 +40,23 @@ ngr = FillInResult(blanks, [ng.predict(b.words, b.position) for b in blanks])
 print("ngram", round(ngr.accuracy, 3), flush=True)
 import bertlab.pretraining as bp
 
+def hide(ids, positions, scheme, rng):
+    """Hide the first n_predict of `positions` 80/10/10, as bertlab's mask_tokens does."""
+    n_predict = min(scheme.max_predictions, max(1, round(len(ids) * scheme.mask_prob)))
+    output = list(ids)
+    labels = [bp.IGNORE_INDEX] * len(ids)
+    for i in positions[:n_predict]:
+        if rng.random() < 0.8:
+            output[i] = scheme.mask_id
+        elif rng.random() < 0.5:
+            output[i] = scheme.random_ids[rng.randrange(len(scheme.random_ids))]
+        labels[i] = ids[i]
+    return bp.MaskedTokens(output, labels)
+
+
 COPYK = int(os.environ.get("COPYK", "0"))
 PHASE = {"copy": COPYK > 0}
 if COPYK:
-    import random as _r
     CONTENT = set()
     _for_tok2 = bp.MaskingScheme.for_tokenizer.__func__
 
@@ -70,24 +84,14 @@ if COPYK:
                 rng.shuffle(pos)
                 candidates += pos[1:]  # keep one occurrence visible
         rng.shuffle(candidates)
-        n_predict = min(scheme.max_predictions, max(1, round(len(ids) * scheme.mask_prob)))
-        output = list(ids)
-        labels = [bp.IGNORE_INDEX] * len(ids)
-        for i in candidates[:n_predict]:
-            if rng.random() < 0.8:
-                output[i] = scheme.mask_id
-            elif rng.random() < 0.5:
-                output[i] = scheme.random_ids[rng.randrange(len(scheme.random_ids))]
-            labels[i] = ids[i]
-        if all(l == bp.IGNORE_INDEX for l in labels):
+        if not candidates:
             return _orig_mask(ids, scheme, rng)
-        return bp.MaskedTokens(output, labels)
+        return hide(ids, candidates, scheme, rng)
 
     bp.mask_tokens = copy_mask
 
 BIAS = float(os.environ.get("NAMEBIAS", "0"))
 if BIAS:
-    import random as _r
     from bertlab import lexicon as _lx
     NAME_IDS = set()
     _for_tok = bp.MaskingScheme.for_tokenizer.__func__
@@ -102,42 +106,19 @@ if BIAS:
     bp.MaskingScheme.for_tokenizer = classmethod(_ft)
 
     def biased(ids, scheme, rng):
-        candidates = []
-        for i, token in enumerate(ids):
-            if token in scheme.never_mask:
-                continue
-            candidates.append([i])
+        candidates = [i for i, token in enumerate(ids) if token not in scheme.never_mask]
         rng.shuffle(candidates)
-        candidates.sort(key=lambda w: 0 if ids[w[0]] in NAME_IDS and rng.random() < BIAS else 1)
-        n_predict = min(scheme.max_predictions, max(1, round(len(ids) * scheme.mask_prob)))
-        output = list(ids)
-        labels = [bp.IGNORE_INDEX] * len(ids)
-        chosen = 0
-        for word in candidates:
-            if chosen >= n_predict:
-                break
-            for i in word:
-                if rng.random() < 0.8:
-                    output[i] = scheme.mask_id
-                elif rng.random() < 0.5:
-                    output[i] = scheme.random_ids[rng.randrange(len(scheme.random_ids))]
-                labels[i] = ids[i]
-                chosen += 1
-        return bp.MaskedTokens(output, labels)
+        candidates.sort(key=lambda i: 0 if ids[i] in NAME_IDS and rng.random() < BIAS else 1)
+        return hide(ids, candidates, scheme, rng)
 
     bp.mask_tokens = biased
 
-MULT = {k: float(v) for k, v in (kv.split("=") for kv in os.environ.get("MULT", "").split(",") if kv)}
+from lr_mult import MULT, multiplier
 if MULT:
     def groups_with_mult(model, weight_decay):
         out = {}
         for name, p in model.named_parameters():
-            mult = 1.0
-            for key, value in MULT.items():
-                if key in name:
-                    mult = value
-            decay = p.dim() >= 2
-            out.setdefault((decay, mult), []).append(p)
+            out.setdefault((p.dim() >= 2, multiplier(name)), []).append(p)
         return [{"params": ps, "weight_decay": weight_decay if d else 0.0, "lr_mult": m}
                 for (d, m), ps in out.items()]
 
@@ -195,21 +176,14 @@ if WSD:
 
     bp.linear_warmup_decay = warmup_stable_decay
 SEED = int(os.environ.get("SEED", "0"))
+if os.environ.get("DUPE"):
+    preset = dataclasses.replace(preset, dupe_factor=int(os.environ["DUPE"]))
 data = prepare_data(preset, seed=SEED)
 mp = float(os.environ.get("MASKP", "0.15"))
 if mp != 0.15:
     data.train.scheme = dataclasses.replace(
         data.train.scheme, mask_prob=mp, max_predictions=int(mp * 64) + 1
     )
-DUPE = int(os.environ.get("DUPE", "1"))
-if DUPE > 1:
-    import random as _rd
-    tok_docs = bp.tokenize_documents(data.train_documents, data.tokenizer)
-    pairs = []
-    for d in range(DUPE):
-        pairs += bp.make_nsp_pairs(tok_docs, preset.max_seq_length, _rd.Random(f"{SEED}:dupe:{d}"))
-    data.train.pairs = pairs
-    print("dupe", DUPE, "pairs", len(pairs), flush=True)
 t0 = time.perf_counter()
 
 
