@@ -268,15 +268,21 @@ def load_pretrained_weights(
 
 
 def save_pretrained(
-    model: BertPreTrainedModel, directory: str | Path, tokenizer: Any = None
+    model: BertPreTrainedModel, directory: str | Path, tokenizer: Any = None,
+    dtype: torch.dtype | None = None,
 ) -> Path:
-    """Write config.json + model.safetensors (+ the tokenizer's vocab.txt) that HF can load."""
+    """Write config.json + model.safetensors (+ the tokenizer's vocab.txt) that HF can load.
+
+    `dtype` stores the weights in another precision (float16 halves the file); config.json
+    keeps the model's own dtype, so bertlab and transformers load them back into it.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     config = config_to_hf_dict(model.config, type(model).__name__)
     config["dtype"] = str(next(model.parameters()).dtype).removeprefix("torch.")
     (directory / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    state = {name: tensor.detach().contiguous() for name, tensor in hf_state_dict(model).items()}
+    state = {name: tensor.detach().to(dtype or tensor.dtype).contiguous()
+             for name, tensor in hf_state_dict(model).items()}
     save_file(state, directory / "model.safetensors", metadata={"format": "pt"})
     if tokenizer is not None:
         if not hasattr(tokenizer, "save_pretrained"):

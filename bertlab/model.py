@@ -418,9 +418,10 @@ class BertPreTrainedModel(nn.Module):
         for name in self.head_modules:
             getattr(self, name).apply(lambda module: init_bert_weights(module, self.config))
 
-    def save_pretrained(self, directory: str | Path, tokenizer: Any = None) -> None:
+    def save_pretrained(self, directory: str | Path, tokenizer: Any = None,
+                        dtype: torch.dtype | None = None) -> None:
         """Write config.json + model.safetensors (+ vocab.txt) that transformers can load."""
-        hf.save_pretrained(self, directory, tokenizer)
+        hf.save_pretrained(self, directory, tokenizer, dtype)
 
     @classmethod
     def from_pretrained(

@@ -3,12 +3,16 @@
     python -m bertlab.pretrain --output-dir artifacts/tinybert
     python -m bertlab.pretrain --corpus my_text.txt --preset tiny --steps 500 --output-dir out
     python -m bertlab.pretrain --output-dir out --resume          # continue a stopped run
+    python -m bertlab.pretrain --preset long --eval-every 250 --weights-dtype float16 \
+        --output-dir artifacts/course-model                     # how the course model was made
     torchrun --nproc-per-node 2 -m bertlab.pretrain --output-dir out   # DistributedDataParallel
 
 Under torchrun every process builds the same data from the same seed and takes its share of
 each global batch (gloo on CPU, nccl on GPU); the update equals one process's on the whole
 batch. The output directory holds config.json, model.safetensors and vocab.txt (loadable by
-bertlab and transformers), pretraining.json with the final scores, and checkpoint/ to resume.
+bertlab and transformers), pretraining.json with the final scores, log.jsonl with every step
+and evaluation, manifest.json (the command, versions, machine, time and the sha256 of every
+file) and checkpoint/ to resume.
 """
 
 from __future__ import annotations
@@ -17,12 +21,16 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
+from bertlab.course_model import write_manifest
 from bertlab.pretraining import PRESETS, EvalResult, StepLog, pretrain
+
+WEIGHT_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -46,6 +54,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="evaluate on held-out text every N steps (0: only at the end)")
     parser.add_argument("--checkpoint-every", type=int, default=0,
                         help="save a checkpoint every N steps (always at the end and on Ctrl-C)")
+    parser.add_argument("--stop-after", type=int, default=None, metavar="STEP",
+                        help="stop after this step of the schedule and save a checkpoint "
+                             "(finish later with --resume)")
+    parser.add_argument("--weights-dtype", default="float32", choices=sorted(WEIGHT_DTYPES),
+                        help="how the finished model's weights are stored (float16 halves the "
+                             "file; its held-out scores are measured again after rounding)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output-dir", required=True, type=Path)
     parser.add_argument("--resume", action="store_true",
@@ -55,7 +69,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="per-step losses and evaluations, written in OUTPUT_DIR")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     args = parser.parse_args(argv)
-    for name in ("steps", "batch_size", "accumulation_steps"):
+    for name in ("steps", "batch_size", "accumulation_steps", "stop_after"):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer")
@@ -100,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.eval_every is not None:
         overrides["eval_every"] = args.eval_every
     callbacks = [JsonLog(args.output_dir / args.log_file, args.resume)] if rank == 0 else []
+    started = time.perf_counter()
     try:
         run = pretrain(
             args.preset,
@@ -111,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             callbacks=callbacks,
             progress=not args.no_progress,
             device=device,
+            until=args.stop_after,
+            weights_dtype=WEIGHT_DTYPES[args.weights_dtype],
             **overrides,
         )
     finally:
@@ -118,6 +135,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             torch.distributed.destroy_process_group()
     if run.trainer.interrupted:
         return 130
+    if not run.finished:
+        if rank == 0:
+            print(f"Stopped after step {run.trainer.step} of {run.trainer.config.steps} as asked; "
+                  "continue with --resume.")
+        return 0
+    if rank == 0:
+        argv = list(sys.argv[1:] if argv is None else argv)
+        write_manifest(args.output_dir, ["python", "-m", "bertlab.pretrain", *argv],
+                       seed=args.seed, wall_seconds=time.perf_counter() - started,
+                       train_seconds=run.trainer.seconds)
     if rank == 0 and run.history.evals:
         last = run.history.evals[-1]
         print(f"step {last.step}: held-out masked-token accuracy {last.mlm_accuracy:.3f}, "

@@ -526,7 +526,11 @@ class StepLog:
 
 @dataclass(frozen=True)
 class EvalResult:
-    """Held-out scores: masked-token loss and accuracy, next-sentence loss and accuracy."""
+    """Held-out scores: masked-token loss and accuracy, next-sentence loss and accuracy.
+
+    `seconds` is the training time spent so far (evaluations not counted), and `fill_in` the
+    fill-in accuracy on chapter 00's blanks, overall and per word class, when they were scored.
+    """
 
     step: int
     mlm_loss: float
@@ -535,6 +539,8 @@ class EvalResult:
     nsp_accuracy: float
     masked_tokens: int
     pairs: int
+    seconds: float = 0.0
+    fill_in: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -628,6 +634,7 @@ class Pretrainer:
         device: str | torch.device | None = None,
         callbacks: Sequence[Callback] = (),
         progress: bool = True,
+        fill_in: FillInTask | None = None,
     ) -> None:
         if not isinstance(model, BertForPreTraining):
             raise TypeError(f"Pretrainer trains a bertlab BertForPreTraining, got "
@@ -651,7 +658,9 @@ class Pretrainer:
         self.callbacks = list(callbacks)
         self.progress = progress and self.dist.rank == 0
         self.pad_id = tokenizer.pad_token_id if tokenizer is not None else 0
+        self.fill_in = fill_in
         self.step = 0
+        self.seconds = 0.0  # training time so far, over every resume
         self.history = TrainingHistory()
         self.interrupted = False
         self.steps_per_epoch = len(train_data) // config.batch_size
@@ -756,14 +765,24 @@ class Pretrainer:
     # -- evaluation -------------------------------------------------------------------------
 
     @torch.no_grad()
-    def evaluate(self, batch_size: int | None = None) -> EvalResult:
-        """Score the held-out pairs (the first eval_examples of them, masked once)."""
+    def evaluate(self, batch_size: int | None = None,
+                 model: BertForPreTraining | None = None) -> EvalResult:
+        """Score the held-out pairs (the first eval_examples of them, masked once), and the
+        fill-in blanks when the trainer has them; `model` scores another model the same way."""
         if self.eval_data is None:
             raise ValueError("no eval_data was given to the Pretrainer")
-        return evaluate_pretraining(
-            self.model, self.eval_data, self.config.eval_examples,
+        model = model if model is not None else self.model
+        result = evaluate_pretraining(
+            model, self.eval_data, self.config.eval_examples,
             batch_size or self.config.batch_size, self.pad_id, self.step, self._autocast(),
         )
+        fill_in: dict[str, float] = {}
+        if self.fill_in is not None:
+            task = self.fill_in
+            scored = fill_in_accuracy(model, task.tokenizer, task.blanks, task.documents)
+            fill_in = {"overall": scored.accuracy,
+                       **{kind: accuracy for kind, (_, accuracy) in scored.by_class().items()}}
+        return replace(result, seconds=round(self.seconds, 2), fill_in=fill_in)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -832,7 +851,9 @@ class Pretrainer:
         """One optimizer step, then its log, evaluation and checkpoint when they are due."""
         self._step_start_rng = self._rng_state()
         self._in_step = True
+        started = time.perf_counter()
         record = self._train_step()
+        self.seconds += time.perf_counter() - started
         self._emit(record)
         if bar is not None:
             bar.update(1)
@@ -875,6 +896,7 @@ class Pretrainer:
                 "training_config": asdict(self.config),
                 "optimizer_param_groups": _param_groups_json(self.optimizer),
                 "scheduler": self.scheduler.state_dict(),
+                "seconds": self.seconds,
                 "history": self.history.to_dict(),
             }
             (partial / "trainer_state.json").write_text(json.dumps(state, indent=1) + "\n")
@@ -912,6 +934,7 @@ class Pretrainer:
         )
         self.scheduler.load_state_dict(state["scheduler"])
         self.step = state["step"]
+        self.seconds = state.get("seconds", 0.0)
         self.history = TrainingHistory.from_dict(state["history"])
         rng_file = source / f"rng_state_{self.dist.rank}.safetensors"
         if not rng_file.is_file():
@@ -1025,6 +1048,15 @@ def _word_class_table() -> dict[str, str]:
 def word_class(word: str) -> str:
     """The lexicon class of a TinyWorld word ('name', 'food', 'verb', ...; else 'function word')."""
     return _word_class_table().get(word.lower(), "function word")
+
+
+@dataclass(frozen=True)
+class FillInTask:
+    """Chapter 00's fill-in blanks with what scoring them needs, for a trainer to score."""
+
+    tokenizer: BertTokenizer
+    blanks: list[Any]  # bertlab.ngram.Blank
+    documents: list[list[str]]  # the held-out documents the blanks index into
 
 
 @dataclass(frozen=True)
@@ -1313,6 +1345,11 @@ class PretrainingRun:
     def history(self) -> TrainingHistory:
         return self.trainer.history
 
+    @property
+    def finished(self) -> bool:
+        """Whether every step of the schedule ran (not stopped early or interrupted)."""
+        return self.trainer.step == self.trainer.config.steps
+
 
 def pretrain(
     preset: str | Preset = "default",
@@ -1326,13 +1363,19 @@ def pretrain(
     progress: bool = True,
     device: str | None = None,
     data: PretrainingData | None = None,
+    until: int | None = None,
+    score_fill_in: bool = True,
+    weights_dtype: torch.dtype = torch.float32,
     **training_overrides: Any,
 ) -> PretrainingRun:
     """Pretrain a BERT of a preset's size on a corpus; save it to output_dir when finished.
 
     With resume=True and a checkpoint in output_dir, training continues from it (same
     tokenizer, same config) to the same numbers an uninterrupted run would have given.
-    `data` reuses what prepare_data(preset, corpus, seed) already built.
+    `data` reuses what prepare_data(preset, corpus, seed) already built. `until` stops after
+    that step of the schedule (a checkpoint is saved; resume finishes the run). Every
+    evaluation also scores chapter 00's fill-in blanks when the corpus has them and
+    `score_fill_in` is on. `weights_dtype` is how the finished model's weights are stored.
     """
     preset = get_preset(preset)
     checkpoint = Path(output_dir) / CHECKPOINT_DIR if output_dir is not None else None
@@ -1348,32 +1391,44 @@ def pretrain(
     else:
         config = preset.training_config(steps, seed, **training_overrides)
         model = build_model(preset, data.tokenizer.vocab_size, seed)
+    fill_in = None
+    if score_fill_in and data.blanks:
+        fill_in = FillInTask(data.tokenizer, data.blanks, data.held_out_documents)
     trainer = Pretrainer(model, data.train, config, data.held_out, tokenizer=data.tokenizer,
                          output_dir=output_dir, device=device, callbacks=callbacks,
-                         progress=progress)
+                         progress=progress, fill_in=fill_in)
     if resuming:
         trainer.load_checkpoint()
     started = time.perf_counter()
-    trainer.train()
+    trainer.train(until)
     seconds = time.perf_counter() - started
     run = PretrainingRun(model, data.tokenizer, trainer, data, preset, seconds)
-    if output_dir is not None and not trainer.interrupted and trainer.dist.rank == 0:
-        save_run(run, output_dir)
+    if output_dir is not None and run.finished and trainer.dist.rank == 0:
+        save_run(run, output_dir, weights_dtype)
     return run
 
 
-def save_run(run: PretrainingRun, directory: str | Path) -> Path:
-    """Save the model with its vocab.txt, plus pretraining.json (preset, steps, final scores)."""
+def save_run(run: PretrainingRun, directory: str | Path,
+             weights_dtype: torch.dtype = torch.float32) -> Path:
+    """Save the model with its vocab.txt, plus pretraining.json (preset, steps, final scores).
+
+    Weights stored in a smaller dtype (float16 halves the file) are loaded back and scored
+    again, so pretraining.json says what the rounding cost ("held_out_as_saved").
+    """
     directory = Path(directory)
-    run.model.save_pretrained(directory, tokenizer=run.tokenizer)
+    run.model.save_pretrained(directory, tokenizer=run.tokenizer, dtype=weights_dtype)
     last_eval = run.history.evals[-1] if run.history.evals else None
     info = {
         "preset": run.preset.name,
         "steps": run.trainer.step,
         "seconds": round(run.seconds, 1),
+        "weights_dtype": str(weights_dtype).removeprefix("torch."),
         "held_out": asdict(last_eval) if last_eval else None,
         "preset_settings": asdict(run.preset),
     }
+    if last_eval is not None and weights_dtype != torch.float32:
+        saved = BertForPreTraining.from_pretrained(directory).to(run.trainer.device)
+        info["held_out_as_saved"] = asdict(run.trainer.evaluate(model=saved))
     (directory / RUN_INFO).write_text(json.dumps(info, indent=1) + "\n")
     return directory
 
