@@ -539,7 +539,7 @@ class EvalResult:
     nsp_accuracy: float
     masked_tokens: int
     pairs: int
-    seconds: float = 0.0
+    seconds: float = field(default=0.0, compare=False)  # a timing, not a result
     fill_in: dict[str, float] = field(default_factory=dict)
 
 
@@ -1580,54 +1580,66 @@ def predict_masked(
 
 
 class FillMaskExplorer(_FigureView):
-    """Type a sentence with [MASK] in it; see the model's top-k guesses as a bar chart."""
+    """Type a sentence with [MASK] in it; see the model's top-k guesses as a bar chart.
+
+    With `compare=(name, model, tokenizer)` a second model's guesses stand beside the first's.
+    """
 
     def __init__(self, model: BertForPreTraining, tokenizer: BertTokenizer,
-                 text: str = "The dog [MASK] the ball.", k: int = 8) -> None:
+                 text: str = "The dog [MASK] the ball.", k: int = 8, *, name: str = "model",
+                 compare: tuple[str, BertForPreTraining, BertTokenizer] | None = None) -> None:
         super().__init__()
         self.model, self.tokenizer = model, tokenizer
+        self.models = [(name, model, tokenizer)] + ([compare] if compare is not None else [])
         self.text = widgets.Text(value=text, description="sentence", continuous_update=False,
                                  layout=widgets.Layout(width="520px"))
         self.k = widgets.IntSlider(value=k, min=1, max=20, description="top k")
         self.which = widgets.Dropdown(options=[("[MASK] 1", 0)], value=0, description="mask")
         self.widget = widgets.VBox([self.text, widgets.HBox([self.k, self.which])])
-        self.fig = Figure(figsize=(6.0, 3.2), dpi=80)
-        self.ax = self.fig.add_subplot()
-        self.guesses: list[tuple[str, float]] = []
+        self.fig = Figure(figsize=(5.0 * len(self.models), 3.2), dpi=80)
+        self.axes = list(self.fig.subplots(1, len(self.models), squeeze=False)[0])
+        self.guesses: list[tuple[str, float]] = []  # the first model's, for the mask shown
         for control in (self.text, self.k, self.which):
             control.observe(self._on_change, names="value")
         self.draw()
 
     def draw(self) -> None:
-        predictions = predict_masked(self.model, self.tokenizer, self.text.value, self.k.value)
+        all_predictions = [predict_masked(model, tokenizer, self.text.value, self.k.value)
+                           for _, model, tokenizer in self.models]
+        predictions = all_predictions[0]
         options = [(f"[MASK] {i + 1}", i) for i in range(max(1, len(predictions)))]
         if [o[1] for o in self.which.options] != [o[1] for o in options]:
             with self.which.hold_trait_notifications():
                 self.which.options = options
                 self.which.value = 0
-        self.ax.clear()
-        if not predictions:
-            self.guesses = []
-            self.ax.text(0.5, 0.5, "type a sentence with [MASK] in it", ha="center",
-                         va="center", transform=self.ax.transAxes)
-            self.ax.set_axis_off()
-            return
-        self.ax.set_axis_on()
-        self.guesses = predictions[min(self.which.value, len(predictions) - 1)]
-        tokens = [t for t, _ in self.guesses][::-1]
-        self.ax.barh(tokens, [p for _, p in self.guesses][::-1], color="tab:blue")
-        self.ax.set(xlim=(0, 1), xlabel="probability",
-                    title=f"top {len(tokens)} for [MASK] {self.which.value + 1}")
+        self.guesses = predictions[min(self.which.value, len(predictions) - 1)] \
+            if predictions else []
+        for ax, (name, _, _), guesses_per_mask, colour in zip(
+                self.axes, self.models, all_predictions, ("tab:blue", "tab:orange"),
+                strict=True):
+            ax.clear()
+            if not guesses_per_mask:
+                ax.text(0.5, 0.5, "type a sentence with [MASK] in it", ha="center",
+                        va="center", transform=ax.transAxes)
+                ax.set_axis_off()
+                continue
+            ax.set_axis_on()
+            guesses = guesses_per_mask[min(self.which.value, len(guesses_per_mask) - 1)]
+            tokens = [t for t, _ in guesses][::-1]
+            ax.barh(tokens, [p for _, p in guesses][::-1], color=colour)
+            ax.set(xlim=(0, 1), xlabel="probability",
+                   title=f"{name}: top {len(tokens)} for [MASK] {self.which.value + 1}")
         self.fig.tight_layout()
 
 
 @dataclass(frozen=True)
 class HeadScores:
-    """How often each head's strongest attention from a verb lands on the verb's subject."""
+    """How often each head's strongest attention lands on the right word (a verb's subject,
+    an earlier mention of a masked name), beside simple rules scored on the same cases."""
 
     accuracy: Any  # numpy (layers, heads)
-    baselines: dict[str, float]  # positional rules scored on the same verbs
-    verbs: int
+    baselines: dict[str, float]  # positional rules scored on the same cases
+    cases: int
 
     def best_head(self) -> tuple[int, int, float]:
         """(layer, head, accuracy) of the head that finds subjects most often."""
@@ -1724,3 +1736,109 @@ def score_heads_on_subjects(
         raise ValueError("no sentence fit in the model's max_position_embeddings")
     baselines = {name: count / total for name, count in baseline_hits.items()}
     return HeadScores(hits / total, baselines, total)
+
+
+COPY_CLASSES = ("name", "town or venue")  # words a document mentions again and again
+
+
+@torch.no_grad()
+def score_heads_on_copies(
+    model: BertForPreTraining, tokenizer: BertTokenizer, blanks: Sequence[Any],
+    documents: Sequence[Sequence[str]], batch_size: int = 64,
+) -> HeadScores:
+    """Find the copy heads: from a masked name or town, does a head look at its earlier mention?
+
+    Each fill-in blank whose answer is a name or a town and is mentioned earlier in the model's
+    input is encoded as `fill_in_input` does. A head scores when, of the words before the
+    blank, its strongest attention from the blank's first piece is on an earlier mention of
+    the hidden word. The bars to clear: "k words to the left", and a random earlier word.
+    """
+    import numpy as np
+
+    config = model.config
+    cases = []
+    for blank in blanks:
+        if word_class(blank.answer) not in COPY_CLASSES:
+            continue
+        ids, types, positions, answer = fill_in_input(
+            blank, documents[blank.document], tokenizer, config.max_position_embeddings)
+        where = positions[0]
+        mentions = [j for j in range(1, where) if ids[j:j + len(answer)] == answer]
+        if mentions:
+            cases.append((ids, types, where, mentions))
+    if not cases:
+        raise ValueError("no blank hides a name or town that its context mentions earlier")
+    hits = np.zeros((config.num_hidden_layers, config.num_attention_heads))
+    baseline_hits: Counter[str] = Counter()
+    chance = 0.0
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    special = tokenizer.special_ids
+    for start in range(0, len(cases), batch_size):
+        group = cases[start:start + batch_size]
+        batch = collate([{"input_ids": ids, "token_type_ids": types, "labels": ids,
+                          "next_sentence_label": 0} for ids, types, _, _ in group],
+                        tokenizer.pad_token_id)
+        output = model.bert(batch["input_ids"].to(device), batch["attention_mask"].to(device),
+                            batch["token_type_ids"].to(device), output_attentions=True)
+        attention = torch.stack(output.attentions, 1).float().cpu().numpy()  # (B, L, nh, T, T)
+        for b, (ids, _, where, mentions) in enumerate(group):
+            earlier = [j for j in range(where) if ids[j] not in special]  # words before it
+            looked_at = attention[b, :, :, where, earlier].argmax(-1)  # (L, nh) into `earlier`
+            hits += np.isin(np.asarray(earlier)[looked_at], mentions)
+            chance += len(mentions) / len(earlier)
+            for offset in (1, 2, 3, 4):
+                baseline_hits[f"{offset} to the left"] += where - offset in mentions
+    model.train(was_training)
+    baselines = {name: count / len(cases) for name, count in baseline_hits.items()}
+    baselines["a random earlier word"] = chance / len(cases)
+    return HeadScores(hits / len(cases), baselines, len(cases))
+
+
+@dataclass(frozen=True)
+class NspBreakdown:
+    """NSP accuracy on true pairs and on negatives whose B comes from the same kind of
+    document (a story after a story) or from another kind (a review after a story)."""
+
+    is_next: float
+    same_kind: float
+    other_kind: float
+    counts: dict[str, int]
+
+    @property
+    def kind_reader_ceiling(self) -> float:
+        """The accuracy of a reader that only checks whether A and B are the same kind of
+        document: every true pair and every other-kind negative right, no same-kind one."""
+        total = sum(self.counts.values())
+        return (self.counts["is_next"] + self.counts["other_kind"]) / total
+
+
+@torch.no_grad()
+def nsp_by_negative_kind(model: BertForPreTraining, data: PretrainingDataset,
+                         kinds: Sequence[str], batch_size: int = 64) -> NspBreakdown:
+    """Split held-out NSP accuracy by what the negative's segment B was: why NSP is easy.
+
+    `kinds[d]` is the kind of document d of `data` ('story', 'review', ...).
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    right: Counter[str] = Counter()
+    seen: Counter[str] = Counter()
+    for start in range(0, len(data), batch_size):
+        indices = range(start, min(len(data), start + batch_size))
+        batch = collate([data.example(i) for i in indices], 0)
+        logits = model(batch["input_ids"].to(device), batch["attention_mask"].to(device),
+                       batch["token_type_ids"].to(device)).seq_relationship_logits
+        for i, guess in zip(indices, logits.argmax(-1).tolist(), strict=True):
+            pair = data.pairs[i]
+            group = ("is_next" if not pair.is_random_next else
+                     "same_kind" if kinds[pair.b_document] == kinds[pair.document] else
+                     "other_kind")
+            seen[group] += 1
+            right[group] += guess == (NSP_RANDOM if pair.is_random_next else NSP_NEXT)
+    model.train(was_training)
+    groups = ("is_next", "same_kind", "other_kind")
+    return NspBreakdown(*(right[g] / max(1, seen[g]) for g in groups),
+                        counts={g: seen[g] for g in groups})

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from bertlab.corpus import generate_corpus
 from bertlab.environment import ARTIFACTS_ENV
 from bertlab.model import IGNORE_INDEX, BertConfig, BertForPreTraining
-from bertlab.ngram import Blank
+from bertlab.ngram import HELD_OUT, Blank, fill_in_benchmark
 from bertlab.pretraining import (
     EvalResult,
     FillInResult,
@@ -34,8 +34,10 @@ from bertlab.pretraining import (
     linear_warmup_decay,
     make_nsp_pairs,
     mask_tokens,
+    nsp_by_negative_kind,
     predict_masked,
     pretraining_loss_sums,
+    score_heads_on_copies,
     score_heads_on_subjects,
     tokenize_documents,
     truncate_pair,
@@ -453,7 +455,7 @@ def test_fill_in_result_counts_exact_words():
 def test_fill_mask_explorer_redraws_for_a_new_sentence(tokenizer):
     model = tiny_model(tokenizer.vocab_size)
     explorer = FillMaskExplorer(model, tokenizer, "the dog [MASK] the ball.", k=4)
-    assert len(explorer.ax.patches) == 4
+    assert len(explorer.axes[0].patches) == 4
     first = list(explorer.guesses)
     assert first == predict_masked(model, tokenizer, "the dog [MASK] the ball.", 4)[0]
     explorer.text.value = "[MASK] cat sat on the [MASK] mat."
@@ -462,11 +464,22 @@ def test_fill_mask_explorer_redraws_for_a_new_sentence(tokenizer):
     assert explorer.guesses == predict_masked(model, tokenizer,
                                               "[MASK] cat sat on the [MASK] mat.", 4)[1]
     explorer.k.value = 6
-    assert len(explorer.ax.patches) == 6
-    probabilities = [p.get_width() for p in explorer.ax.patches]
+    assert len(explorer.axes[0].patches) == 6
+    probabilities = [p.get_width() for p in explorer.axes[0].patches]
     assert probabilities == sorted(probabilities)  # drawn bottom-up, best on top
     explorer.text.value = "no mask here"
-    assert explorer.guesses == [] and len(explorer.ax.patches) == 0
+    assert explorer.guesses == [] and len(explorer.axes[0].patches) == 0
+
+
+def test_fill_mask_explorer_puts_a_second_model_beside_the_first(tokenizer):
+    first, second = tiny_model(tokenizer.vocab_size), tiny_model(tokenizer.vocab_size, seed=1)
+    explorer = FillMaskExplorer(first, tokenizer, "the dog [MASK] the ball.", k=3,
+                                name="one", compare=("two", second, tokenizer))
+    assert [len(ax.patches) for ax in explorer.axes] == [3, 3]
+    widths = [p.get_width() for p in explorer.axes[1].patches][::-1]
+    expected = predict_masked(second, tokenizer, "the dog [MASK] the ball.", 3)[0]
+    assert widths == pytest.approx([p for _, p in expected])
+    assert explorer.axes[1].get_title().startswith("two:")
 
 
 def test_live_loss_plot_draws_what_it_is_given():
@@ -514,13 +527,64 @@ def test_head_scores_match_a_planted_previous_word_head(world, monkeypatch):
 
     monkeypatch.setattr(model, "bert", Planted(model.bert))
     scores = score_heads_on_subjects(model, tokenizer, pairs)
-    assert scores.verbs == len(pairs)
+    assert scores.cases == len(pairs)
     assert scores.accuracy.shape == (2, 2)
     assert scores.accuracy[0, 1] == pytest.approx(scores.baselines["1 to the left"])
     name, value = scores.best_baseline()
     assert value == max(scores.baselines.values()) and value > 0.3
     counts = Counter(sentence.shape for sentence, _ in pairs)
     assert len(counts) > 5
+
+
+def test_copy_head_scores_match_a_planted_previous_token_head(world):
+    tokenizer = BertTokenizer.train(world.sentences(), 5000)
+    model = tiny_model(tokenizer.vocab_size)
+    train, blanks = fill_in_benchmark(world, n_blanks=600)
+    documents = world.split(HELD_OUT)[1].as_documents()
+
+    class Planted(torch.nn.Module):
+        """The real encoder, except that layer 1 head 0 always looks one token to the left."""
+
+        def __init__(self, bert):
+            super().__init__()
+            self.inner = bert
+
+        def forward(self, *args, **kwargs):
+            output = self.inner(*args, **kwargs)
+            batch, _, seq, _ = output.attentions[1].shape
+            previous = torch.zeros(batch, seq, seq)
+            previous[:, torch.arange(1, seq), torch.arange(seq - 1)] = 1.0
+            second = output.attentions[1].clone()
+            second[:, 0] = previous
+            output.attentions = (output.attentions[0], second)
+            return output
+
+    model.bert = Planted(model.bert)
+    scores = score_heads_on_copies(model, tokenizer, blanks, documents)
+    assert scores.cases > 20 and scores.accuracy.shape == (2, 2)
+    # where the token to the left is a word, the planted head picks it, as the rule does
+    assert scores.accuracy[1, 0] == pytest.approx(scores.baselines["1 to the left"], abs=0.02)
+    assert 0 < scores.baselines["a random earlier word"] < 0.5
+    with pytest.raises(ValueError, match="no blank"):
+        score_heads_on_copies(model, tokenizer, [b for b in blanks if b.answer == "the"],
+                              documents)
+
+
+def test_nsp_breakdown_sorts_negatives_by_the_kind_of_their_document(world, tokenizer):
+    documents = world.as_documents()
+    kinds = [d.kind for d in world.documents]
+    data = PretrainingDataset.from_documents(documents[:200], tokenizer, 64, seed=0,
+                                             dynamic=False)
+    breakdown = nsp_by_negative_kind(tiny_model(tokenizer.vocab_size), data, kinds)
+    counts = breakdown.counts
+    assert sum(counts.values()) == len(data) and min(counts.values()) > 0
+    negatives = [p for p in data.pairs if p.is_random_next]
+    same = sum(kinds[p.b_document] == kinds[p.document] for p in negatives)
+    assert counts["same_kind"] == same and counts["other_kind"] == len(negatives) - same
+    assert breakdown.kind_reader_ceiling == pytest.approx(
+        (counts["is_next"] + counts["other_kind"]) / len(data))
+    for value in (breakdown.is_next, breakdown.same_kind, breakdown.other_kind):
+        assert 0.0 <= value <= 1.0
 
 
 def test_epoch_batches_group_lengths_and_cover_the_epoch():
