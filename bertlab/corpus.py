@@ -1402,6 +1402,20 @@ def sentiment_split(n_train: int = 1000, n_test: int = 1000, seed: int = DEFAULT
 # ----------------------------------------------------------------------------- real text, stats
 
 
+def _read_utf8(path: Path) -> str:
+    """A text file's contents; a file in another encoding is named, with the line to look at."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise ValueError(
+            f"{path} is not UTF-8 text: line {line} holds the byte "
+            f"{raw[error.start:error.start + 1]!r}. Save it as UTF-8 first (it is probably "
+            f"Latin-1 or Windows-1252: iconv -f cp1252 -t utf-8 {path.name} > utf8.txt)"
+        ) from None
+
+
 def read_bert_text(source: str | Path | Iterable[str]) -> list[list[str]]:
     """Read text in BERT's pretraining format into documents of sentences.
 
@@ -1411,7 +1425,7 @@ def read_bert_text(source: str | Path | Iterable[str]) -> list[list[str]]:
     """
     if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and
                                     Path(source).is_file()):
-        lines: Iterable[str] = Path(source).read_text(encoding="utf-8").splitlines()
+        lines: Iterable[str] = _read_utf8(Path(source)).splitlines()
     elif isinstance(source, str):
         lines = source.splitlines()
     elif isinstance(source, Iterable):

@@ -154,7 +154,7 @@ def best_span(
     Scoring start and end independently and adding them is the original BERT recipe; the
     constraints keep an end before its start, or an answer in the question, from winning.
     """
-    if start_logits.dim() != 1 or start_logits.shape != end_logits.shape != allowed.shape:
+    if start_logits.dim() != 1 or not start_logits.shape == end_logits.shape == allowed.shape:
         raise ValueError(
             "start_logits, end_logits and allowed must be 1-D and of one length, got "
             f"{tuple(start_logits.shape)}, {tuple(end_logits.shape)}, {tuple(allowed.shape)}"
@@ -183,6 +183,16 @@ def _check_pairs(gold: Sequence[Any], predicted: Sequence[Any]) -> None:
         raise ValueError("cannot score zero examples")
 
 
+def _check_classes(gold: Sequence[int], predicted: Sequence[int], num_classes: int) -> None:
+    """Refuse labels outside 0..num_classes-1 (e.g. an ignored -1), which would be miscounted."""
+    _check_pairs(gold, predicted)
+    for name, labels in (("gold", gold), ("predicted", predicted)):
+        bad = [label for label in labels if not 0 <= label < num_classes]
+        if bad:
+            raise ValueError(f"{name} labels must be classes 0..{num_classes - 1}, got e.g. "
+                             f"{bad[:5]}: drop ignored positions (-1 or -100) before scoring")
+
+
 def accuracy(gold: Sequence[int], predicted: Sequence[int]) -> float:
     """Share of examples whose predicted class is the gold one."""
     _check_pairs(gold, predicted)
@@ -200,12 +210,13 @@ def f1_score(gold: Sequence[int], predicted: Sequence[int], label: int = 1) -> f
 
 def macro_f1(gold: Sequence[int], predicted: Sequence[int], num_classes: int) -> float:
     """The mean of every class's F1, so a rare class counts as much as a common one."""
+    _check_classes(gold, predicted, num_classes)
     return sum(f1_score(gold, predicted, c) for c in range(num_classes)) / num_classes
 
 
 def confusion_matrix(gold: Sequence[int], predicted: Sequence[int], num_classes: int) -> np.ndarray:
     """Counts (num_classes, num_classes): row = gold class, column = predicted class."""
-    _check_pairs(gold, predicted)
+    _check_classes(gold, predicted, num_classes)
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
     for g, p in zip(gold, predicted, strict=True):
         matrix[g, p] += 1

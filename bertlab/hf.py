@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
@@ -117,6 +118,24 @@ def _load_torch_bin(path: Path) -> dict[str, Tensor]:
     return state
 
 
+def load_safetensors(path: Path) -> dict[str, Tensor]:
+    """load_file, with the file's name in the error when it is truncated or not safetensors."""
+    try:
+        return load_file(path)
+    except SafetensorError as error:
+        raise ValueError(f"{path} is not a readable safetensors file ({error}): it is "
+                         "truncated or corrupted; copy or save it again") from None
+
+
+def _shard_path(directory: Path, index_name: str, shard: str) -> Path:
+    """A shard named by an index, refused unless it lies inside the model directory."""
+    path = (directory / shard).resolve()
+    if not path.is_relative_to(directory.resolve()):
+        raise ValueError(f"{directory / index_name} names the shard {shard!r}, which lies "
+                         f"outside {directory}: a model directory may only point at its own files")
+    return path
+
+
 def read_checkpoint(directory: str | Path) -> dict[str, Tensor]:
     """Read every tensor of a saved model directory, as stored (names untouched).
 
@@ -125,11 +144,11 @@ def read_checkpoint(directory: str | Path) -> dict[str, Tensor]:
     """
     directory = Path(directory)
     candidates = {
-        "model.safetensors": load_file,
+        "model.safetensors": load_safetensors,
         "pytorch_model.bin": _load_torch_bin,
     }
     for index_name, loader in (
-        ("model.safetensors.index.json", load_file),
+        ("model.safetensors.index.json", load_safetensors),
         ("pytorch_model.bin.index.json", _load_torch_bin),
     ):
         index = directory / index_name
@@ -137,7 +156,7 @@ def read_checkpoint(directory: str | Path) -> dict[str, Tensor]:
             shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
             state: dict[str, Tensor] = {}
             for shard in shards:
-                state.update(loader(directory / shard))
+                state.update(loader(_shard_path(directory, index_name, shard)))
             return state
     for name, loader in candidates.items():
         path = directory / name

@@ -573,7 +573,8 @@ class BertMLMHead(nn.Module):
 
 
 def _check_labels(name: str, labels: Tensor, shape: tuple[int, ...], num_classes: int) -> None:
-    """Raise a clear error for labels of the wrong shape or outside [0, num_classes) / -100."""
+    """Raise a clear error for labels of the wrong shape, outside [0, num_classes) / -100, or
+    all -100 (a loss over no label at all is NaN)."""
     if tuple(labels.shape) != shape:
         raise ValueError(f"{name} must have shape {shape}, got {tuple(labels.shape)}")
     valid = (labels == IGNORE_INDEX) | ((labels >= 0) & (labels < num_classes))
@@ -583,6 +584,9 @@ def _check_labels(name: str, labels: Tensor, shape: tuple[int, ...], num_classes
             f"{name} must be class ids in [0, {num_classes}) or {IGNORE_INDEX} (ignored), "
             f"got e.g. {bad}"
         )
+    if labels.numel() and not bool((labels != IGNORE_INDEX).any()):
+        raise ValueError(f"every one of {name} is {IGNORE_INDEX} (ignored): the loss would "
+                         "average over nothing; give at least one label to predict")
 
 
 def masked_lm_loss(
@@ -618,6 +622,8 @@ def encode_masked_lm(
     so the sparse last layer and the sparse head always agree. Returns (encoder output,
     loss or None, logits (B, T, V) or (N, V), prediction mask or None).
     """
+    if labels is not None:  # checked here, before the encoder reads them as final_positions
+        _check_labels("labels", labels, tuple(input_ids.shape), head.bias.numel())
     encoded = bert(
         input_ids,
         attention_mask,

@@ -22,10 +22,13 @@ so gradient accumulation and two processes give the same update as one big batch
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import random
 import shutil
 import signal
+import tempfile
 import time
 import warnings
 from collections import Counter
@@ -40,7 +43,7 @@ import ipywidgets as widgets
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from bertlab import hf
@@ -52,9 +55,10 @@ MASK_PROB = 0.15  # share of tokens the model must predict
 MAX_PREDICTIONS = 20  # cap per sequence (the reference uses 20 for 128-token sequences)
 SHORT_SEQ_PROB = 0.1  # share of pairs cut shorter, so the model also sees short inputs
 NSP_NEXT, NSP_RANDOM = 0, 1  # next_sentence_label: 0 = B follows A, 1 = B is random
-CHECKPOINT_DIR = "checkpoint"
+CHECKPOINT_DIR = "checkpoint"  # beside it, while one is being replaced: .partial and .old
 PRETRAINED_MODEL_DIR = "tinybert"  # under artifacts_dir(): what chapter 06 loads
 RUN_INFO = "pretraining.json"  # beside a saved model: preset, steps, metrics
+MIN_NSP_SHARE = 0.05  # text whose pairs are almost all one NSP label cannot teach NSP
 
 # ============================================================================ masking
 
@@ -663,6 +667,7 @@ class Pretrainer:
         self.seconds = 0.0  # training time so far, over every resume
         self.history = TrainingHistory()
         self.interrupted = False
+        self.run_info: dict[str, Any] = {}  # what pretrain() records, to check a resume against
         self.steps_per_epoch = len(train_data) // config.batch_size
         self.optimizer = torch.optim.AdamW(
             adamw_param_groups(model, config.weight_decay), lr=config.learning_rate,
@@ -880,8 +885,10 @@ class Pretrainer:
     def save_checkpoint(self, directory: str | Path | None = None) -> Path:
         """Save weights, optimizer, schedule, data position and RNG state; tensors only.
 
-        Written to a temporary directory and renamed, so a crash mid-save leaves the previous
-        checkpoint intact. Every process saves its own RNG state (its dropout stream).
+        Everything is written and synced to checkpoint.partial, trainer_state.json last (with
+        the sha256 of every other file), and then swapped in, so a crash at any instant leaves
+        a complete checkpoint that recover_checkpoint finds. Every process saves its own RNG
+        state (its dropout stream).
         """
         target = Path(directory) if directory is not None else self.checkpoint_dir()
         partial = target.with_name(target.name + ".partial")
@@ -890,6 +897,11 @@ class Pretrainer:
             partial.mkdir(parents=True)
             self.model.save_pretrained(partial, tokenizer=self.tokenizer)
             save_file(_optimizer_tensors(self.optimizer), partial / "optimizer.safetensors")
+        self.dist.barrier()
+        rng_state = self._rng_state() if self._training else self.rng_state
+        save_file(rng_state, partial / f"rng_state_{self.dist.rank}.safetensors")
+        self.dist.barrier()
+        if self.dist.rank == 0:
             state = {
                 "step": self.step,
                 "world_size": self.dist.world,
@@ -898,20 +910,24 @@ class Pretrainer:
                 "scheduler": self.scheduler.state_dict(),
                 "seconds": self.seconds,
                 "history": self.history.to_dict(),
+                "run": self.run_info,
+                "files": {path.name: _synced_sha256(path) for path in sorted(partial.iterdir())},
             }
-            (partial / "trainer_state.json").write_text(json.dumps(state, indent=1) + "\n")
-        self.dist.barrier()
-        rng_state = self._rng_state() if self._training else self.rng_state
-        save_file(rng_state, partial / f"rng_state_{self.dist.rank}.safetensors")
-        self.dist.barrier()
-        if self.dist.rank == 0:
-            shutil.rmtree(target, ignore_errors=True)
-            partial.rename(target)
+            _write_synced(partial / "trainer_state.json", json.dumps(state, indent=1) + "\n")
+            _swap_in(partial, target)
         self.dist.barrier()
         return target
 
     def load_checkpoint(self, directory: str | Path | None = None) -> None:
-        """Restore everything save_checkpoint wrote; the next step is the one that was next."""
+        """Restore everything save_checkpoint wrote; the next step is the one that was next.
+
+        Without a directory, the newest complete checkpoint in output_dir is used (a crash
+        while saving may have left it beside checkpoint/). Every file must match its digest.
+        """
+        if directory is None:
+            if self.dist.rank == 0:
+                recover_checkpoint(self.checkpoint_dir().parent)
+            self.dist.barrier()
         source = Path(directory) if directory is not None else self.checkpoint_dir()
         state_file = source / "trainer_state.json"
         if not state_file.is_file():
@@ -926,28 +942,131 @@ class Pretrainer:
                 f"({', '.join(f'{n}={getattr(saved, n)}' for n in changed)}): resume with the "
                 "saved TrainingConfig (Pretrainer.saved_config(directory))"
             )
+        verify_checkpoint_files(source, state)
         hf.load_pretrained_weights(self.model, source, strict=True)
         groups = state["optimizer_param_groups"]
         self.optimizer.load_state_dict(
-            {"state": _optimizer_state(load_file(source / "optimizer.safetensors")),
+            {"state": _optimizer_state(hf.load_safetensors(source / "optimizer.safetensors")),
              "param_groups": [_param_group_from_json(g) for g in groups]}
         )
         self.scheduler.load_state_dict(state["scheduler"])
         self.step = state["step"]
         self.seconds = state.get("seconds", 0.0)
         self.history = TrainingHistory.from_dict(state["history"])
+        self.run_info = state.get("run", {})
         rng_file = source / f"rng_state_{self.dist.rank}.safetensors"
         if not rng_file.is_file():
             warnings.warn(f"{rng_file.name} is missing (the run had {state['world_size']} "
                           "process(es)): dropout will not repeat the original run", stacklevel=2)
             rng_file = source / "rng_state_0.safetensors"
-        self.rng_state = load_file(rng_file)
+        self.rng_state = hf.load_safetensors(rng_file)
 
     @staticmethod
     def saved_config(directory: str | Path) -> TrainingConfig:
         """The TrainingConfig a checkpoint was trained with."""
         state = json.loads((Path(directory) / "trainer_state.json").read_text())
         return TrainingConfig(**state["training_config"])
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _synced_sha256(path: Path) -> str:
+    """Flush a file to disk, then return its sha256 (what resume checks it against)."""
+    with path.open("r+b") as file:
+        os.fsync(file.fileno())
+    return _sha256(path)
+
+
+def _write_synced(path: Path, text: str) -> None:
+    """Write a text file and flush it to disk before going on."""
+    with path.open("w", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make renames inside a directory durable (POSIX; Windows has no directory handles)."""
+    if os.name == "posix":
+        handle = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    """Replace target by new; at every instant one complete checkpoint exists on disk.
+
+    The old checkpoint is renamed aside (target.old), new is renamed into place, and only
+    then is the old one removed. recover_checkpoint sorts out whatever a crash leaves.
+    """
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    _sync_directory(new)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    _sync_directory(target.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _checkpoint_step(directory: Path) -> int | None:
+    """The step of a complete checkpoint in directory; None when absent or half-written."""
+    try:
+        state = json.loads((directory / "trainer_state.json").read_text())
+    except (OSError, ValueError):  # missing, or cut short by a crash
+        return None
+    if not all((directory / name).is_file() for name in state.get("files", {})):
+        return None  # being removed when the crash came
+    return int(state["step"])
+
+
+def recover_checkpoint(output_dir: str | Path) -> Path | None:
+    """Move the newest complete checkpoint into output_dir/checkpoint and remove the others.
+
+    A crash while saving can leave checkpoint.partial (the new one, complete or not),
+    checkpoint (new or old) and checkpoint.old (the old one, whole or half-removed). Returns
+    output_dir/checkpoint, or None when no complete checkpoint is there.
+    """
+    target = Path(output_dir) / CHECKPOINT_DIR
+    newest_first = [target.with_name(target.name + ".partial"), target,
+                    target.with_name(target.name + ".old")]  # the order they were written in
+    complete = [(step, -i) for i, path in enumerate(newest_first)
+                if (step := _checkpoint_step(path)) is not None]
+    if not complete:
+        return None
+    best = newest_first[-max(complete)[1]]
+    if best != target:
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(best, target)
+        _sync_directory(target.parent)
+    for path in newest_first:
+        if path != target:
+            shutil.rmtree(path, ignore_errors=True)
+    return target
+
+
+def verify_checkpoint_files(directory: Path, state: dict[str, Any]) -> None:
+    """Refuse a checkpoint whose files differ from the sha256 digests saved with it."""
+    if "files" not in state:
+        warnings.warn(f"{directory} has no file digests (saved by an older bertlab): its files "
+                      "cannot be checked for corruption", stacklevel=3)
+    for name, digest in state.get("files", {}).items():
+        path = directory / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is missing from the checkpoint")
+        if _sha256(path) != digest:
+            raise ValueError(
+                f"{path} does not match the sha256 digest saved in trainer_state.json: it was "
+                "truncated or corrupted after saving. Restore it, or start over (--overwrite)"
+            )
 
 
 def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, Tensor]:
@@ -1282,14 +1401,14 @@ class PretrainingData:
 def load_corpus(corpus: Any = None) -> tuple[list[list[str]], list[list[str]], list[Any] | None]:
     """Training documents, held-out documents and (for TinyWorld) the fill-in blanks.
 
-    `corpus` is None (the default TinyWorld, the one chapter 00 scores on), a TinyWorld, or
-    the path of a text file in BERT's format (one sentence a line, blank line between
-    documents), whose last 10% of documents are held out.
+    `corpus` is None or "tinyworld" (the default TinyWorld, the one chapter 00 scores on), a
+    TinyWorld, or the path of a text file in BERT's format (one sentence a line, blank line
+    between documents), whose last 10% of documents are held out.
     """
     from bertlab.corpus import TinyWorld, generate_corpus, read_bert_text
     from bertlab.ngram import HELD_OUT, fill_in_benchmark
 
-    if corpus is None or isinstance(corpus, TinyWorld):
+    if corpus is None or corpus == "tinyworld" or isinstance(corpus, TinyWorld):
         world = generate_corpus() if corpus is None else corpus
         train, blanks = fill_in_benchmark(world)
         return train.as_documents(), world.split(HELD_OUT)[1].as_documents(), blanks
@@ -1319,9 +1438,23 @@ def prepare_data(
         tokenizer = BertTokenizer.train(sentences, preset.vocab_size)
     train = PretrainingDataset.from_documents(train_docs, tokenizer, preset.max_seq_length, seed,
                                               dupe_factor=preset.dupe_factor)
+    _check_nsp_labels(train.pairs, "the corpus" if corpus is None else str(corpus))
     held_out = PretrainingDataset.from_documents(held_out_docs, tokenizer, preset.max_seq_length,
                                                  seed + 1, dynamic=False)
     return PretrainingData(tokenizer, train, held_out, train_docs, held_out_docs, blanks)
+
+
+def _check_nsp_labels(pairs: Sequence[NspPair], source: str) -> None:
+    """Refuse text that makes (almost) only one kind of NSP pair: its NSP accuracy means nothing."""
+    negatives = sum(pair.is_random_next for pair in pairs)
+    if min(negatives, len(pairs) - negatives) < MIN_NSP_SHARE * len(pairs):
+        raise ValueError(
+            f"{source} makes {len(pairs) - negatives} true-next and {negatives} random-next "
+            f"pairs out of {len(pairs)}: next-sentence prediction needs plenty of both. A "
+            "true pair needs documents of two or more sentences: write one sentence per line "
+            "and a blank line only between documents (a double-spaced file, or one sentence "
+            "per document, makes every sentence a document of its own)"
+        )
 
 
 def build_model(preset: str | Preset, vocab_size: int, seed: int = 0) -> BertForPreTraining:
@@ -1352,13 +1485,14 @@ class PretrainingRun:
 
 
 def pretrain(
-    preset: str | Preset = "default",
+    preset: str | Preset | None = None,
     output_dir: str | Path | None = None,
     *,
     steps: int | None = None,
     corpus: Any = None,
-    seed: int = 0,
+    seed: int | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     callbacks: Sequence[Callback] = (),
     progress: bool = True,
     device: str | None = None,
@@ -1370,34 +1504,44 @@ def pretrain(
 ) -> PretrainingRun:
     """Pretrain a BERT of a preset's size on a corpus; save it to output_dir when finished.
 
-    With resume=True and a checkpoint in output_dir, training continues from it (same
-    tokenizer, same config) to the same numbers an uninterrupted run would have given.
+    Defaults: preset "default", TinyWorld, seed 0. An output_dir that holds a run already is
+    refused, unless overwrite=True (start over) or resume=True: continue from its checkpoint
+    (same tokenizer, same config) to the numbers an uninterrupted run would have given;
+    settings left out are the saved run's, and settings that contradict it are an error.
     `data` reuses what prepare_data(preset, corpus, seed) already built. `until` stops after
     that step of the schedule (a checkpoint is saved; resume finishes the run). Every
     evaluation also scores chapter 00's fill-in blanks when the corpus has them and
     `score_fill_in` is on. `weights_dtype` is how the finished model's weights are stored.
     """
-    preset = get_preset(preset)
-    checkpoint = Path(output_dir) / CHECKPOINT_DIR if output_dir is not None else None
-    resuming = resume and checkpoint is not None and (checkpoint / "trainer_state.json").is_file()
-    if resume and not resuming:
-        print(f"No checkpoint in {checkpoint}: starting from scratch.")
+    if resume and overwrite:
+        raise ValueError("resume=True continues the saved run, overwrite=True replaces it: "
+                         "choose one")
+    state = None
+    if output_dir is not None:
+        output_dir = Path(output_dir)
+        state = _prepare_output_dir(output_dir, resume, overwrite)
+    if state is not None:
+        preset, corpus, config = _resumed_settings(state, output_dir, preset, corpus, seed,
+                                                   steps, training_overrides)
+    else:
+        preset = get_preset(preset or "default")
+        config = preset.training_config(steps, seed or 0, **training_overrides)
+    checkpoint = output_dir / CHECKPOINT_DIR if state is not None else None
     if data is None:
-        tokenizer = BertTokenizer.from_pretrained(checkpoint) if resuming else None
-        data = prepare_data(preset, corpus, seed, tokenizer)
-    if resuming:
-        config = Pretrainer.saved_config(checkpoint)
+        tokenizer = BertTokenizer.from_pretrained(checkpoint) if checkpoint else None
+        data = prepare_data(preset, corpus, config.seed, tokenizer)
+    if checkpoint:
         model = BertForPreTraining(BertConfig.from_pretrained(checkpoint))
     else:
-        config = preset.training_config(steps, seed, **training_overrides)
-        model = build_model(preset, data.tokenizer.vocab_size, seed)
+        model = build_model(preset, data.tokenizer.vocab_size, config.seed)
     fill_in = None
     if score_fill_in and data.blanks:
         fill_in = FillInTask(data.tokenizer, data.blanks, data.held_out_documents)
     trainer = Pretrainer(model, data.train, config, data.held_out, tokenizer=data.tokenizer,
                          output_dir=output_dir, device=device, callbacks=callbacks,
                          progress=progress, fill_in=fill_in)
-    if resuming:
+    trainer.run_info = {"preset": asdict(preset), "corpus": _describe_corpus(corpus)}
+    if checkpoint:
         trainer.load_checkpoint()
     started = time.perf_counter()
     trainer.train(until)
@@ -1406,6 +1550,115 @@ def pretrain(
     if output_dir is not None and run.finished and trainer.dist.rank == 0:
         save_run(run, output_dir, weights_dtype)
     return run
+
+
+def existing_run(output_dir: str | Path) -> list[str]:
+    """The files of an earlier run in output_dir (checkpoints, a finished model); [] if none."""
+    names = [CHECKPOINT_DIR, CHECKPOINT_DIR + ".partial", CHECKPOINT_DIR + ".old", RUN_INFO,
+             "model.safetensors"]
+    return [name for name in names if (Path(output_dir) / name).exists()]
+
+
+def _prepare_output_dir(output_dir: Path, resume: bool, overwrite: bool) -> dict[str, Any] | None:
+    """Check output_dir before any training, clear it (overwrite) or recover its checkpoint
+    (resume); the saved trainer state when resuming one, else None."""
+    found = existing_run(output_dir)
+    if found and not (resume or overwrite):
+        raise FileExistsError(
+            f"{output_dir} already holds a pretraining run ({', '.join(found)}): resume=True "
+            "(--resume) continues it, overwrite=True (--overwrite) starts over, or choose "
+            "another output directory"
+        )
+    try:  # fail now, not after training, when nothing could be saved there
+        output_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=output_dir).close()
+    except OSError as error:
+        raise PermissionError(f"cannot write to the output directory {output_dir} "
+                              f"({error.strerror}): choose another") from None
+    dist = _Distributed()
+    dist.barrier()  # every process has looked before the first one changes anything
+    if dist.rank == 0 and overwrite:
+        for name in found:
+            path = output_dir / name
+            if name != "model.safetensors":  # replaced when the new run saves
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+    if dist.rank == 0 and resume:
+        recover_checkpoint(output_dir)
+    dist.barrier()
+    if not resume:
+        return None
+    state_file = output_dir / CHECKPOINT_DIR / "trainer_state.json"
+    if state_file.is_file():
+        return json.loads(state_file.read_text())
+    if found:
+        raise FileNotFoundError(f"{output_dir} holds {', '.join(found)} but no complete "
+                                "checkpoint to resume from: overwrite=True (--overwrite) starts "
+                                "over")
+    print(f"No checkpoint in {output_dir}: starting from scratch.")
+    return None
+
+
+_RESUME_FREE = ("accumulation_steps", "eval_every", "checkpoint_every")  # change no number
+
+
+def _describe_corpus(corpus: Any) -> dict[str, Any]:
+    """What a checkpoint records of its corpus: a name, and a file's sha256 (its contents)."""
+    if corpus is None or corpus == "tinyworld":
+        return {"name": "tinyworld"}
+    if not isinstance(corpus, str | Path):  # a TinyWorld
+        return {"name": f"TinyWorld(seed={corpus.seed}, {len(corpus.documents)} documents)"}
+    path = Path(corpus).resolve()
+    return {"name": str(path), "sha256": _sha256(path) if path.is_file() else None}
+
+
+def _conflict(flag: str, requested: Any, saved: Any, output_dir: Path,
+              advice: str = "") -> ValueError:
+    return ValueError(
+        f"--{flag.replace('_', '-')} {requested} contradicts the run saved in {output_dir}, "
+        f"which has {flag} {saved}: {advice or 'leave the flag out to continue that run'}, or "
+        "start a new run with overwrite=True (--overwrite) or in another directory"
+    )
+
+
+def _resumed_settings(
+    state: dict[str, Any], output_dir: Path, preset: str | Preset | None, corpus: Any,
+    seed: int | None, steps: int | None, overrides: dict[str, Any],
+) -> tuple[Preset, Any, TrainingConfig]:
+    """The saved run's preset, corpus and TrainingConfig, after checking each requested
+    setting against it: a resume continues the same run or refuses, it never relabels it."""
+    config = TrainingConfig(**state["training_config"])
+    run = state.get("run", {})
+    saved_preset = Preset(**run["preset"]) if "preset" in run else None
+    if preset is not None and saved_preset is not None and get_preset(preset) != saved_preset:
+        raise _conflict("preset", get_preset(preset).name, saved_preset.name, output_dir)
+    preset = saved_preset or get_preset(preset or "default")
+    if seed is not None and seed != config.seed:
+        raise _conflict("seed", seed, config.seed, output_dir)
+    if steps is not None and steps != config.steps:
+        raise _conflict("steps", steps, config.steps, output_dir,
+                        f"its learning rate decays to zero at step {config.steps}, so that "
+                        "schedule cannot be stretched or cut")
+    for name, value in overrides.items():
+        if name not in TrainingConfig.__dataclass_fields__:
+            raise TypeError(f"pretrain() got an unknown training setting {name!r}")
+        if name not in _RESUME_FREE and value != getattr(config, name):
+            raise _conflict(name, value, getattr(config, name), output_dir)
+    config = replace(config, **{n: v for n, v in overrides.items() if n in _RESUME_FREE})
+    saved_corpus = run.get("corpus")
+    if saved_corpus is not None:
+        if corpus is None and saved_corpus["name"] != "tinyworld":
+            if saved_corpus.get("sha256") is None:
+                raise ValueError(f"the run in {output_dir} trained on {saved_corpus['name']}: "
+                                 "pass that corpus again to resume it")
+            corpus = Path(saved_corpus["name"])
+        requested = _describe_corpus(corpus)
+        same = (requested["sha256"] == saved_corpus["sha256"] if "sha256" in saved_corpus
+                and "sha256" in requested else requested["name"] == saved_corpus["name"])
+        if not same:
+            changed = " (its contents changed)" if requested["name"] == saved_corpus["name"] else ""
+            raise _conflict("corpus", requested["name"] + changed, saved_corpus["name"],
+                            output_dir)
+    return preset, corpus, config
 
 
 def save_run(run: PretrainingRun, directory: str | Path,
@@ -1475,7 +1728,7 @@ def load_or_pretrain(
         model = BertForPreTraining.from_pretrained(where)
         return model, BertTokenizer.from_pretrained(where)
     print(f"No pretrained model of preset {name!r} in {where}: pretraining one now.")
-    run = pretrain(name, where, progress=progress)
+    run = pretrain(name, where, progress=progress, overwrite=True)  # no finished model is lost
     return run.model.eval(), run.tokenizer
 
 

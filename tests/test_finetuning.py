@@ -146,6 +146,15 @@ def test_best_span_respects_order_passage_and_length() -> None:
     assert ft.best_span(start, end, allowed, max_answer_tokens=1)[:2] == (3, 3)
     with pytest.raises(ValueError, match="truncated"):
         ft.best_span(start, end, torch.zeros(6, dtype=torch.bool))
+    with pytest.raises(ValueError, match="of one length"):  # was broadcast over all 6 before
+        ft.best_span(start, end, torch.ones(1, dtype=torch.bool))
+
+
+def test_metrics_refuse_labels_outside_the_classes() -> None:
+    with pytest.raises(ValueError, match=r"gold labels must be classes 0..1, got e.g. \[-1\]"):
+        ft.confusion_matrix([0, -1, 1], [0, 1, 1], 2)  # -1 was counted as the last class
+    with pytest.raises(ValueError, match=r"predicted labels must be classes 0..1, got e.g. \[5\]"):
+        ft.macro_f1([0, 1, 1], [0, 5, 1], 2)
 
 
 # --- metrics ---------------------------------------------------------------------------------

@@ -178,6 +178,24 @@ def test_sharded_safetensors_are_read(tmp_path: Path) -> None:
     )
 
 
+def test_a_shard_outside_the_model_directory_is_refused(tmp_path: Path) -> None:
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    save_file({"x": torch.zeros(1)}, tmp_path / "outside.safetensors")
+    (model_dir / "model.safetensors.index.json").write_text(
+        json.dumps({"weight_map": {"x": "../outside.safetensors"}}))
+    with pytest.raises(ValueError, match=r"'../outside.safetensors'.*outside"):
+        hf.read_checkpoint(model_dir)
+
+
+def test_a_truncated_safetensors_file_is_named(tmp_path: Path) -> None:
+    bm.BertModel(small_config()).save_pretrained(tmp_path)
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ValueError, match=r"model.safetensors is not a readable safetensors"):
+        bm.BertModel.from_pretrained(tmp_path)
+
+
 def test_save_with_tokenizer_and_fill_mask_pipeline_agrees(tmp_path: Path) -> None:
     torch.manual_seed(0)
     tokenizer = BertTokenizer(VOCAB)

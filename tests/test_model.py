@@ -427,3 +427,14 @@ def test_final_positions_are_ignored_when_every_layer_is_asked_for() -> None:
     keep = torch.zeros_like(ids, dtype=torch.bool)
     out = model(ids, mask, types, output_hidden_states=True, final_positions=keep)
     torch.testing.assert_close(out.last_hidden_state, model(ids, mask, types).last_hidden_state)
+
+
+@pytest.mark.parametrize("head", [BertForPreTraining, BertForMaskedLM, BertForTokenClassification])
+def test_labels_that_give_no_loss_or_the_wrong_shape_are_named(head) -> None:
+    config = small_config()
+    model = head(config)
+    ids, mask, types = batch(config)
+    with pytest.raises(ValueError, match=r"every one of labels is -100"):
+        model(ids, mask, types, labels=torch.full_like(ids, -100))  # a NaN loss before
+    with pytest.raises(ValueError, match=r"labels must have shape \(3, 9\)"):
+        model(ids, mask, types, labels=ids[:, :-1])  # an error about final_positions before

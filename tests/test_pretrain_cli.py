@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import torch
 
 from bertlab.corpus import generate_corpus
 from bertlab.model import BertForPreTraining
-from bertlab.pretrain import main
+from bertlab.pretrain import JsonLog, main
 from bertlab.pretraining import StepLog, pretrain
 from bertlab.tokenization import BertTokenizer
 
@@ -128,3 +129,90 @@ def test_cli_rejects_bad_arguments(capsys):
     with pytest.raises(SystemExit):
         main(["--output-dir", "x", "--steps", "0"])
     assert "--steps must be a positive integer" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def finished(corpus, tmp_path_factory) -> Path:
+    """A finished 6-step tiny run, made in this process; tests work on copies of it."""
+    out = tmp_path_factory.mktemp("finished") / "run"
+    assert main(["--corpus", str(corpus), "--output-dir", str(out), *ARGS]) == 0
+    return out
+
+
+def _copy(finished: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(finished, tmp_path / "run"))
+
+
+@pytest.mark.parametrize(("flag", "value", "saved"), [
+    ("--steps", "12", "steps 6"),
+    ("--preset", "default", "preset tiny"),
+    ("--seed", "1", "seed 0"),
+    ("--batch-size", "16", "batch_size 8"),
+    ("--corpus", "tinyworld", "corpus /"),
+])
+def test_resume_refuses_flags_that_contradict_the_saved_run(finished, tmp_path, flag, value,
+                                                            saved):
+    out = _copy(finished, tmp_path)
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(ValueError, match=f"{flag} {value} contradicts .* which has {saved}"):
+        main(["--output-dir", str(out), "--resume", "--no-progress", flag, value])
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_resume_with_the_same_or_no_flags_continues_and_relabels_nothing(finished, corpus,
+                                                                         tmp_path):
+    out = _copy(finished, tmp_path)
+    assert main(["--output-dir", str(out), "--resume", "--no-progress"]) == 0
+    assert main(["--corpus", str(corpus), "--output-dir", str(out), "--resume", *ARGS]) == 0
+    info = json.loads((out / "pretraining.json").read_text())
+    assert info["preset"] == "tiny" and info["steps"] == 6
+    assert [r["step"] for r in _log(out) if r["kind"] == "step"] == [1, 2, 3, 4, 5, 6]
+
+
+def test_an_existing_run_needs_resume_or_overwrite(finished, corpus, tmp_path):
+    out = _copy(finished, tmp_path)
+    log = (out / "log.jsonl").read_bytes()
+    with pytest.raises(FileExistsError, match="--resume .* --overwrite"):
+        main(["--corpus", str(corpus), "--output-dir", str(out), *ARGS])
+    (out / "log.jsonl").unlink()  # the checkpoint alone is guarded too
+    with pytest.raises(FileExistsError, match=r"already holds a pretraining run \(checkpoint"):
+        main(["--corpus", str(corpus), "--output-dir", str(out), *ARGS])
+    (out / "log.jsonl").write_bytes(log)
+    assert main(["--corpus", str(corpus), "--output-dir", str(out), "--overwrite", "--seed", "1",
+                 *ARGS]) == 0
+    assert [r["step"] for r in _log(out) if r["kind"] == "step"] == [1, 2, 3, 4, 5, 6]
+    assert _log(out) != [json.loads(line) for line in log.decode().splitlines()]
+    with pytest.raises(SystemExit):
+        main(["--output-dir", str(out), "--resume", "--overwrite"])
+
+
+class Kill(BaseException):
+    """A simulated kill -9 after step 5 was logged (the last checkpoint holds step 4)."""
+
+
+def test_after_a_resume_the_log_holds_each_step_once(corpus, tmp_path):
+    def kill_after_step_5(trainer, record):
+        if isinstance(record, StepLog) and record.step == 5:
+            raise Kill
+
+    log = JsonLog(tmp_path / "log.jsonl", start_over=False)
+    with pytest.raises(Kill):
+        pretrain("tiny", tmp_path, steps=6, corpus=corpus, batch_size=8, eval_every=3,
+                 checkpoint_every=4, callbacks=[log, kill_after_step_5], progress=False)
+    log.file.write('{"kind": "step", "st')  # and a line cut short by the kill
+    log.file.close()
+    assert main(["--output-dir", str(tmp_path), "--resume", "--no-progress"]) == 0
+    records = _log(tmp_path)
+    assert [(r["kind"], r["step"]) for r in records] == [
+        ("step", 1), ("step", 2), ("step", 3), ("eval", 3), ("step", 4), ("step", 5),
+        ("step", 6), ("eval", 6)]
+
+
+def test_an_unwritable_output_dir_fails_before_training(corpus, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    log = tmp_path / "log.jsonl"
+    with pytest.raises(PermissionError, match="cannot write to the output directory"):
+        main(["--corpus", str(corpus), "--output-dir", str(blocker / "out"), "--log-file",
+              str(log), *ARGS])
+    assert log.read_text() == "", "no step may run before the output directory is checked"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 from collections import Counter
 
@@ -32,10 +33,12 @@ from bertlab.pretraining import (
     epoch_order,
     fill_in_input,
     linear_warmup_decay,
+    load_corpus,
     make_nsp_pairs,
     mask_tokens,
     nsp_by_negative_kind,
     predict_masked,
+    prepare_data,
     pretraining_loss_sums,
     score_heads_on_copies,
     score_heads_on_subjects,
@@ -407,6 +410,119 @@ def test_resume_refuses_a_different_schedule(dataset, tokenizer, tmp_path):
         other.load_checkpoint()
     state = json.loads((tmp_path / "checkpoint" / "trainer_state.json").read_text())
     assert state["step"] == 3 and Pretrainer.saved_config(tmp_path / "checkpoint").steps == 3
+
+
+class Crash(BaseException):
+    """A simulated kill -9: not an Exception, so nothing in the trainer catches it."""
+
+
+def _save_calls(monkeypatch, crash_at: int | None, half: bool = False) -> tuple[list[str], object]:
+    """Count (and optionally crash at) the file-system calls of the checkpoint save at step 4.
+
+    A `half` crash at an rmtree first removes one file, as a kill in the middle of it would.
+    """
+    calls: list[str] = []
+    armed = {"on": False}
+    real = {"replace": os.replace, "rmtree": shutil.rmtree, "fsync": os.fsync}
+
+    def wrap(name):
+        def call(*args, **kwargs):
+            if armed["on"]:
+                if len(calls) == crash_at:
+                    if half and name == "rmtree" and os.path.isdir(args[0]):
+                        os.remove(os.path.join(args[0], "model.safetensors"))
+                    raise Crash(name)
+                calls.append(name)
+            return real[name](*args, **kwargs)
+        return call
+
+    for name, module in (("replace", os), ("rmtree", shutil), ("fsync", os)):
+        monkeypatch.setattr(module, name, wrap(name))
+
+    def arm(trainer, record):
+        if isinstance(record, StepLog):  # stays armed through step 4's evaluation
+            armed["on"] = record.step == 4
+
+    return calls, arm
+
+
+def test_a_crash_at_any_instant_of_a_checkpoint_swap_resumes_exactly(
+    dataset, tokenizer, tmp_path, monkeypatch
+):
+    settings = {"dropout": 0.1, "checkpoint_every": 2}
+    straight = run(dataset, tokenizer, 6, **settings)
+    straight.train()
+    calls, arm = _save_calls(monkeypatch, None)
+    run(dataset, tokenizer, 6, tmp_path / "count", [arm], **settings).train()
+    swap = calls.index("replace")  # the new checkpoint is complete from here on
+    assert calls[swap:] == ["replace", "replace", "fsync", "rmtree"], calls
+    cases = [(k, False) for k in range(len(calls))]
+    cases += [(k, True) for k, name in enumerate(calls) if name == "rmtree"]
+    for k, half in cases:
+        monkeypatch.undo()
+        where = tmp_path / f"crash-{k}-{half}"
+        _, arm = _save_calls(monkeypatch, k, half)
+        with pytest.raises(Crash):
+            run(dataset, tokenizer, 6, where, [arm], **settings).train()
+        monkeypatch.undo()
+        resumed = run(dataset, tokenizer, 6, where, **settings)
+        resumed.load_checkpoint()
+        assert resumed.step == 4 if k >= swap else resumed.step in (2, 4), (k, half, calls[k])
+        resumed.train()
+        assert resumed.history.losses() == straight.history.losses(), (k, half, calls[k])
+        for a, b in zip(resumed.model.parameters(), straight.model.parameters(), strict=True):
+            assert torch.equal(a, b), (k, half, calls[k])
+        assert sorted(p.name for p in where.iterdir()) == ["checkpoint"]
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
+def test_a_damaged_checkpoint_file_is_named(dataset, tokenizer, tmp_path, damage):
+    run(dataset, tokenizer, 3, tmp_path).train()
+    state = json.loads((tmp_path / "checkpoint" / "trainer_state.json").read_text())
+    assert sorted(state["files"]) == ["config.json", "model.safetensors", "optimizer.safetensors",
+                                      "rng_state_0.safetensors", "tokenizer_config.json",
+                                      "vocab.txt"]
+    path = tmp_path / "checkpoint" / "optimizer.safetensors"
+    data = bytearray(path.read_bytes())
+    if damage == "flip":  # 64 bytes of the tensors, not the header: still a loadable file
+        for i in range(len(data) - 64, len(data)):
+            data[i] ^= 0xFF
+        path.write_bytes(bytes(data))
+    elif damage == "truncate":
+        path.write_bytes(bytes(data[: len(data) // 2]))
+    else:
+        path.unlink()
+    with pytest.raises((ValueError, FileNotFoundError), match=r"optimizer\.safetensors"):
+        run(dataset, tokenizer, 3, tmp_path).load_checkpoint()
+
+
+def _write_corpus(path, documents, separator="\n\n"):
+    path.write_text(separator.join("\n".join(doc) for doc in documents) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("layout", ["one_sentence_each", "double_spaced"])
+def test_text_that_cannot_make_both_kinds_of_nsp_pair_is_refused(world, tmp_path, layout):
+    documents = world.as_documents()[:60]
+    if layout == "one_sentence_each":
+        documents = [[sentence] for doc in documents for sentence in doc]
+        path = _write_corpus(tmp_path / "corpus.txt", documents)
+    else:  # every line followed by a blank line
+        path = tmp_path / "corpus.txt"
+        path.write_text("".join(f"{s}\n\n" for doc in documents for s in doc), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"0 true-next and \d+ random-next.*blank line only "
+                                         r"between documents"):
+        prepare_data("tiny", path)
+    good = prepare_data("tiny", _write_corpus(tmp_path / "good.txt", world.as_documents()[:60]))
+    share = sum(p.is_random_next for p in good.train.pairs) / len(good.train)
+    assert 0.4 < share < 0.6
+
+
+def test_a_corpus_in_another_encoding_is_named_with_its_line(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("The cat sat.\nIt slept.\n\nCaf\u00e9 food was good.\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1\.txt is not UTF-8 text: line 4 .*cp1252"):
+        load_corpus(path)
 
 
 def test_trainer_rejects_batches_that_do_not_split(dataset, tokenizer):
