@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.bertlab-installed
-OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 MPLBACKEND=Agg
+OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 .PHONY: lab test lint unit notebooks setup clean
 
@@ -30,17 +30,19 @@ lint: $(STAMP)
 
 # Unit tests, parity tests and every notebook under nbval, in quick mode, offline.
 test: lint
-	BERTLAB_QUICK=1 $(OFFLINE) $(BIN)/python -m pytest tests notebooks \
+	BERTLAB_QUICK=1 $(OFFLINE) MPLBACKEND=Agg $(BIN)/python -m pytest tests notebooks \
 		--nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg \
 		--nbval-cell-timeout=600 -q
 
 unit: $(STAMP)
-	BERTLAB_QUICK=1 $(OFFLINE) $(BIN)/python -m pytest tests -q
+	BERTLAB_QUICK=1 $(OFFLINE) MPLBACKEND=Agg $(BIN)/python -m pytest tests -q
 
-# Re-execute every chapter in full mode and save it with its outputs (what we commit).
+# Re-execute every chapter in full mode and save it with its outputs (what we commit). The inline
+# backend must draw: MPLBACKEND=Agg would leave every plt.show() without a saved figure.
+NOTEBOOKS ?= notebooks/[0-9]*.ipynb
 notebooks: $(STAMP)
-	$(OFFLINE) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.timeout=3600 notebooks/[0-9]*.ipynb
+	env -u MPLBACKEND -u BERTLAB_QUICK $(OFFLINE) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.timeout=3600 $(NOTEBOOKS)
 
 clean:
 	rm -rf $(VENV) artifacts

@@ -1357,13 +1357,14 @@ class Preset:
         return TrainingConfig(steps=steps or self.steps, seed=seed, **settings)
 
 
-# Chosen by measurement on the 2-core CPU (2 threads, 0.14-0.15 s per default step, see
-# notes/pretraining-diagnosis.md). "default" fills the five-minute budget: 1,800 steps. A
+# Chosen by measurement on the 2-core CPU (2 threads, 0.14-0.15 s per default step; chapter
+# 05's appendix lists what else was tried). "default" fills the five-minute budget: 1,800 steps. A
 # learning rate of 5e-3 collapses to the unigram solution, 1e-3 learns slower than 2e-3, and
 # batch 32, 2-3 layers or hidden 64-96 are no better per second. The NSP pairs are cut ten
 # times (the reference's dupe_factor), else the model memorizes which pairs are negatives.
 # "long" is the same model for 8,000 steps (about 20 minutes): only after ~5,000 steps does it
-# start to copy names and facts from elsewhere in the document, and beat counting clearly.
+# start to copy names and facts from elsewhere in the document, and beat counting clearly. The
+# course model (bertlab.course_model) is a "long" run.
 # "tiny" is for quick mode and tests: a few seconds, and it still learns.
 _DEFAULT = Preset("default", vocab_size=4000, max_seq_length=64, hidden_size=128, num_layers=4,
                   num_heads=4, intermediate_size=512, batch_size=64, learning_rate=2e-3,

@@ -91,8 +91,9 @@ def test_the_first_steps_of_the_manifest_command_reproduce_the_log(tmp_path):
     assert len(rerun_steps) == PROVENANCE_STEPS
     assert (out / "checkpoint" / "vocab.txt").read_text() == \
         (COURSE_MODEL_DIR / "vocab.txt").read_text(), "the vocabulary is trained the same"
-    same_kind = machine() == read_manifest()["machine"] and \
-        torch.__version__ == read_manifest()["versions"]["torch"]
+    made_on = read_manifest()
+    same_kind = torch.__version__ == made_on["versions"]["torch"] and all(
+        machine()[key] == made_on["machine"][key] for key in ("cpu", "cores", "torch_threads"))
     for new, old in zip(rerun_steps, logged, strict=True):
         for key in ("loss", "mlm_loss", "nsp_loss", "learning_rate"):
             if same_kind:
@@ -114,12 +115,19 @@ def test_the_whole_command_reproduces_the_final_figures(tmp_path):
             assert abs(final["fill_in"][kind] - accuracy) <= 0.01, kind
 
 
-def test_course_model_loads_offline_and_fills_in_a_name_from_context():
+def test_course_model_loads_offline_and_reads_who_was_named_before():
+    """'her' or 'his' follows the name: a five-minute model says 'her' about half the time."""
     model, tokenizer = course_model()
     assert not model.training
-    text = ("Mia had a dog. Every morning [MASK] walked the dog to the park.")
-    guesses = predict_masked(model, tokenizer, text, k=5)[0]
-    assert guesses[0][1] > 0.0 and len(guesses) == 5
+
+    def her_minus_his(name: str) -> float:
+        text = f"{name} had a small dog . every morning , {name} fed [MASK] dog ."
+        guesses = dict(predict_masked(model, tokenizer, text, k=20)[0])
+        return guesses.get("her", 0.0) - guesses.get("his", 0.0)
+
+    women = [her_minus_his(name) for name in ("olivia", "mia", "mabel", "dora")]
+    men = [her_minus_his(name) for name in ("jack", "tom", "fred", "leo")]
+    assert sum(women) / 4 - sum(men) / 4 > 0.8, (women, men)
 
 
 def test_transformers_opens_the_course_model_and_its_fill_mask_pipeline_agrees():
