@@ -1868,8 +1868,9 @@ class FillMaskExplorer(_FigureView):
                 self.which.value = 0
         self.guesses = predictions[min(self.which.value, len(predictions) - 1)] \
             if predictions else []
+        colours = ("tab:blue", "tab:orange")
         for ax, (name, _, _), guesses_per_mask, colour in zip(
-                self.axes, self.models, all_predictions, ("tab:blue", "tab:orange"),
+                self.axes, self.models, all_predictions, colours[:len(self.models)],
                 strict=True):
             ax.clear()
             if not guesses_per_mask:
@@ -2002,10 +2003,12 @@ def score_heads_on_copies(
 ) -> HeadScores:
     """Find the copy heads: from a masked name or town, does a head look at its earlier mention?
 
-    Each fill-in blank whose answer is a name or a town and is mentioned earlier in the model's
-    input is encoded as `fill_in_input` does. A head scores when, of the words before the
-    blank, its strongest attention from the blank's first piece is on an earlier mention of
-    the hidden word. The bars to clear: "k words to the left", and a random earlier word.
+    Each fill-in blank whose answer is a name or a town mentioned earlier in the model's input,
+    but not as its first word, is encoded as `fill_in_input` does (a story names its hero
+    first, so a head that always looks at the first word would score without copying). A head
+    scores when, of the words before the blank, its strongest attention from the blank's first
+    piece is on an earlier mention of the hidden word. The bars to clear: "k words to the
+    left", and a random earlier word.
     """
     import numpy as np
 
@@ -2018,10 +2021,11 @@ def score_heads_on_copies(
             blank, documents[blank.document], tokenizer, config.max_position_embeddings)
         where = positions[0]
         mentions = [j for j in range(1, where) if ids[j:j + len(answer)] == answer]
-        if mentions:
+        if mentions and mentions[0] != 1:  # position 0 is [CLS]
             cases.append((ids, types, where, mentions))
     if not cases:
-        raise ValueError("no blank hides a name or town that its context mentions earlier")
+        raise ValueError("no blank hides a name or town that its context mentions earlier "
+                         "(other than as its first word)")
     hits = np.zeros((config.num_hidden_layers, config.num_attention_heads))
     baseline_hits: Counter[str] = Counter()
     chance = 0.0
@@ -2039,7 +2043,7 @@ def score_heads_on_copies(
         attention = torch.stack(output.attentions, 1).float().cpu().numpy()  # (B, L, nh, T, T)
         for b, (ids, _, where, mentions) in enumerate(group):
             earlier = [j for j in range(where) if ids[j] not in special]  # words before it
-            looked_at = attention[b, :, :, where, earlier].argmax(-1)  # (L, nh) into `earlier`
+            looked_at = attention[b][:, :, where, earlier].argmax(-1)  # (L, nh) into `earlier`
             hits += np.isin(np.asarray(earlier)[looked_at], mentions)
             chance += len(mentions) / len(earlier)
             for offset in (1, 2, 3, 4):

@@ -652,34 +652,46 @@ def test_head_scores_match_a_planted_previous_word_head(world, monkeypatch):
     assert len(counts) > 5
 
 
-def test_copy_head_scores_match_a_planted_previous_token_head(world):
+def test_copy_head_scores_find_a_planted_copy_head_and_not_a_first_word_head(world):
     tokenizer = BertTokenizer.train(world.sentences(), 5000)
     model = tiny_model(tokenizer.vocab_size)
     train, blanks = fill_in_benchmark(world, n_blanks=600)
     documents = world.split(HELD_OUT)[1].as_documents()
+    answer_of = {}
+    for blank in blanks:
+        ids, _, _, answer = fill_in_input(blank, documents[blank.document], tokenizer,
+                                          model.config.max_position_embeddings)
+        answer_of[tuple(ids)] = answer[0]
 
     class Planted(torch.nn.Module):
-        """The real encoder, except that layer 1 head 0 always looks one token to the left."""
+        """The real encoder, except that two heads of layer 1 are planted: head 0 looks back
+        from each [MASK] at the last earlier copy of the hidden word, head 1 at the first word."""
 
         def __init__(self, bert):
             super().__init__()
             self.inner = bert
 
-        def forward(self, *args, **kwargs):
-            output = self.inner(*args, **kwargs)
-            batch, _, seq, _ = output.attentions[1].shape
-            previous = torch.zeros(batch, seq, seq)
-            previous[:, torch.arange(1, seq), torch.arange(seq - 1)] = 1.0
-            second = output.attentions[1].clone()
-            second[:, 0] = previous
+        def forward(self, input_ids, attention_mask, *args, **kwargs):
+            output = self.inner(input_ids, attention_mask, *args, **kwargs)
+            second = output.attentions[1].clone()  # (B, nh, T, T)
+            second[:, 1] = 0.0
+            second[:, 1, :, 1] = 1.0  # position 0 is [CLS]
+            rows = zip(input_ids.tolist(), attention_mask.tolist(), strict=True)
+            for row, (ids, mask) in enumerate(rows):
+                ids = ids[:sum(mask)]
+                where = ids.index(tokenizer.mask_token_id)
+                copies = [j for j in range(where) if ids[j] == answer_of[tuple(ids)]]
+                if copies:
+                    second[row, 0, where] = 0.0
+                    second[row, 0, where, copies[-1]] = 1.0
             output.attentions = (output.attentions[0], second)
             return output
 
     model.bert = Planted(model.bert)
     scores = score_heads_on_copies(model, tokenizer, blanks, documents)
-    assert scores.cases > 20 and scores.accuracy.shape == (2, 2)
-    # where the token to the left is a word, the planted head picks it, as the rule does
-    assert scores.accuracy[1, 0] == pytest.approx(scores.baselines["1 to the left"], abs=0.02)
+    assert scores.cases > 10 and scores.accuracy.shape == (2, 2)
+    assert scores.accuracy[1, 0] == 1.0 and scores.best_head()[:2] == (1, 0)
+    assert scores.accuracy[1, 1] == 0.0  # the first word is never the earlier mention scored
     assert 0 < scores.baselines["a random earlier word"] < 0.5
     with pytest.raises(ValueError, match="no blank"):
         score_heads_on_copies(model, tokenizer, [b for b in blanks if b.answer == "the"],
@@ -689,7 +701,7 @@ def test_copy_head_scores_match_a_planted_previous_token_head(world):
 def test_nsp_breakdown_sorts_negatives_by_the_kind_of_their_document(world, tokenizer):
     documents = world.as_documents()
     kinds = [d.kind for d in world.documents]
-    data = PretrainingDataset.from_documents(documents[:200], tokenizer, 64, seed=0,
+    data = PretrainingDataset.from_documents(documents[:200], tokenizer, MAX_SEQ, seed=0,
                                              dynamic=False)
     breakdown = nsp_by_negative_kind(tiny_model(tokenizer.vocab_size), data, kinds)
     counts = breakdown.counts
