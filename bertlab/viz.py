@@ -136,7 +136,7 @@ def attention_heatmap(
         for i, row in enumerate(matrix):
             for j, value in enumerate(row):
                 colour = "white" if value > 0.6 * vmax else "black"
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color=colour)
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8, color=colour)
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     return ax
 
@@ -277,7 +277,7 @@ class HeadView(_FigureView):
             handles = [Line2D([], [], color=c, linewidth=3) for c in self.colours]
             ax.legend(handles, [f"{h}" for h in range(len(handles))], title="head",
                       loc="lower center", bbox_to_anchor=(0.5, 1.02 + 0.2 / seq_len),
-                      ncol=min(len(handles), 6), fontsize=7, title_fontsize=8, frameon=False)
+                      ncol=min(len(handles), 6), fontsize=8, title_fontsize=8, frameon=False)
 
 
 class ModelView(_FigureView):

@@ -50,7 +50,7 @@ def site() -> Path:
 
 @pytest.fixture(scope="module")
 def static_host(site: Path) -> Iterator[str]:
-    """The site behind a plain static file server on localhost, as any static host would serve it."""
+    """The site behind a plain static file server on localhost, as a static host serves it."""
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(site))
     handler.log_message = lambda *args: None  # type: ignore[method-assign]
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
