@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,7 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import pytest
+from bertviz_check import VIEWS, bertviz_check_notebook
 from conftest import ROOT, PageWatch
 
 # chapter, and how many bertviz views it must draw on its first Run All
@@ -67,7 +68,9 @@ CUT_LABELS_JS = """area => [...area.querySelectorAll('.widget-label')]
 CONTROLS = ".noUi-handle, .widget-dropdown select, .widget-toggle-button"
 
 ALL_PROMPTS_DONE_JS = """() => {
-  const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+  const cells = [...document.querySelectorAll('.jp-CodeCell')]  // an empty cell never runs
+    .filter(c => (c.querySelector('.cm-content')?.textContent || '').trim());
+  const prompts = cells.map(c => c.querySelector('.jp-InputArea-prompt'));
   const errors = [...document.querySelectorAll('.jp-OutputArea-output')]
     .filter(o => o.textContent.includes('Traceback (most recent call last)'));
   const done = prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
@@ -88,14 +91,27 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _without_outputs(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The chapter with no saved outputs or counts, so that a numbered prompt means it ran now."""
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    notebook.metadata.pop("widgets", None)
+    return notebook
+
+
 @pytest.fixture(scope="module")
 def lab(artifacts: Path) -> Iterator[Lab]:
-    """`make lab` in quick mode on a copy of the chapters, until the tests are done."""
+    """`make lab` in quick mode on copies of the chapters, until the tests are done.
+
+    The copies have no saved outputs, so a numbered prompt means the cell ran in this session.
+    """
     work = artifacts / "lab"
     notebooks = work / "notebooks"
     notebooks.mkdir(parents=True)
     for path in (ROOT / "notebooks").glob("*.ipynb"):
-        shutil.copy2(path, notebooks / path.name)
+        nbformat.write(_without_outputs(nbformat.read(path, as_version=4)), notebooks / path.name)
     settings = work / "settings"
     for name, values in LAB_SETTINGS.items():
         target = settings / name
@@ -208,6 +224,18 @@ def _updated(area, before: dict) -> dict | None:
     return None
 
 
+def _assert_bertviz_drawn(page, expected: int, shots: Path) -> None:
+    """bertviz drew its SVG on the first run, from the scripts inside each output."""
+    drawn = page.locator(".jp-OutputArea-output:has([id^='bertviz-'])")
+    assert drawn.count() == expected
+    for index in range(expected):
+        view = drawn.nth(index)
+        view.locator("svg").first.wait_for(timeout=10_000)
+        marks = view.evaluate("v => v.querySelectorAll('svg *').length")
+        assert marks > 20, f"bertviz view {index} drew only {marks} SVG elements"
+        view.screenshot(path=shots / f"bertviz-{index}.png")
+
+
 @pytest.mark.parametrize("chapter, bertviz_views", CHAPTERS, ids=[c for c, _ in CHAPTERS])
 def test_chapter_runs_all_and_every_widget_updates_in_place(
     browser, lab: Lab, artifacts: Path, chapter: str, bertviz_views: int
@@ -223,15 +251,7 @@ def test_chapter_runs_all_and_every_widget_updates_in_place(
         page.screenshot(path=shots / "after-run-all.png")
         assert not _tracebacks(page), "\n\n".join(_tracebacks(page))
 
-        # bertviz drew its SVG on the first run, from the scripts inside the output
-        drawn = page.locator(".jp-OutputArea-output:has([id^='bertviz-'])")
-        assert drawn.count() == bertviz_views
-        for index in range(bertviz_views):
-            view = drawn.nth(index)
-            view.locator("svg").first.wait_for(timeout=10_000)
-            marks = view.evaluate("v => v.querySelectorAll('svg *').length")
-            assert marks > 20, f"bertviz view {index} drew only {marks} SVG elements"
-            view.screenshot(path=shots / f"bertviz-{index}.png")
+        _assert_bertviz_drawn(page, bertviz_views, shots)
 
         # outputs with a control a learner moves (a progress bar is a widget too, but no control)
         areas = page.locator(f".jp-Cell-outputArea:has({CONTROLS})").all()
@@ -253,6 +273,25 @@ def test_chapter_runs_all_and_every_widget_updates_in_place(
                 assert after["images"] != before["images"], "the figure did not change"
             area.screenshot(path=shots / f"widget-{number}-after.png")
         assert not _tracebacks(page), "\n\n".join(_tracebacks(page))
+        watch.assert_clean()
+    finally:
+        page.close()
+        _shut_down_kernels(lab)
+
+
+def test_bertviz_head_and_model_views_draw_on_bertlab_model_and_minilm(
+    browser, lab: Lab, artifacts: Path
+) -> None:
+    """Both bertviz views, on bertlab's BertModel and on the real MiniLM, on the first Run All."""
+    nbformat.write(bertviz_check_notebook(), lab.notebooks / "bertviz_check.ipynb")
+    shots = artifacts / "bertviz_check"
+    shots.mkdir()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    watch = PageWatch(page, "bertviz_check.ipynb")
+    try:
+        _run_all(page, lab, "bertviz_check.ipynb")
+        assert not _tracebacks(page), "\n\n".join(_tracebacks(page))
+        _assert_bertviz_drawn(page, len(VIEWS), shots)
         watch.assert_clean()
     finally:
         page.close()
