@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -74,6 +76,12 @@ class PageWatch:
     def assert_clean(self) -> None:
         """Fail with every problem seen on the page, not just the first."""
         assert not self.problems, f"{self.name}:\n" + "\n".join(self.problems)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tear_down_on_sigterm() -> None:
+    """A timeout's SIGTERM still runs the teardown that stops JupyterLab and its kernels."""
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(f"stopped by signal {signum}"))
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,11 @@ from pathlib import Path
 import nbformat
 import pytest
 from bertviz_check import VIEWS, bertviz_check_notebook
-from conftest import ROOT, PageWatch
+from conftest import ARTIFACTS, ROOT, PageWatch
+
+PlaywrightTimeout = pytest.importorskip(
+    "playwright.sync_api", reason="pip install playwright (make browser-test does)"
+).TimeoutError
 
 # chapter, and how many bertviz views it must draw on its first Run All
 CHAPTERS = [
@@ -66,6 +70,9 @@ CUT_LABELS_JS = """area => [...area.querySelectorAll('.widget-label')]
   .map(l => l.textContent)"""
 
 CONTROLS = ".noUi-handle, .widget-dropdown select, .widget-toggle-button"
+
+STARTED_JS = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+  .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
 
 ALL_PROMPTS_DONE_JS = """() => {
   const cells = [...document.querySelectorAll('.jp-CodeCell')]  // an empty cell never runs
@@ -173,9 +180,19 @@ def _run_all(page, lab: Lab, chapter: str) -> None:
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
         timeout=120_000
     )
-    page.locator(".lm-MenuBar-item", has_text="Run").first.click()
-    page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
-    page.wait_for_function(ALL_PROMPTS_DONE_JS, timeout=RUN_ALL_TIMEOUT_S * 1000, polling=2000)
+    for _attempt in range(5):  # a Run All sent before the kernel is connected is lost
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+        try:
+            page.wait_for_function(STARTED_JS, timeout=20_000, polling=500)
+            break
+        except PlaywrightTimeout:
+            continue
+    try:
+        page.wait_for_function(ALL_PROMPTS_DONE_JS, timeout=RUN_ALL_TIMEOUT_S * 1000, polling=2000)
+    except PlaywrightTimeout:
+        page.screenshot(path=ARTIFACTS / f"{Path(chapter).stem}-run-all-unfinished.png")
+        raise
 
 
 def _tracebacks(page) -> list[str]:
