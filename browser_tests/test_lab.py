@@ -175,12 +175,22 @@ def _shut_down_kernels(lab: Lab) -> None:
         urllib.request.urlopen(request, timeout=30).close()
 
 
+def _accept_dialog(page, screenshot: str) -> None:
+    """Accept a dialog JupyterLab may open on a fresh start (e.g. a kernel choice); keep a shot."""
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count() and dialog.first.is_visible():
+        page.screenshot(path=ARTIFACTS / screenshot)
+        dialog.locator(".jp-Dialog-button.jp-mod-accept").first.click()
+        dialog.first.wait_for(state="detached", timeout=10_000)
+
+
 def _run_all(page, lab: Lab, chapter: str) -> None:
     page.goto(f"{lab.url}/lab/tree/{chapter}?reset&token={lab.token}")
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(
         timeout=120_000
     )
-    for _attempt in range(5):  # a Run All sent before the kernel is connected is lost
+    for attempt in range(5):  # a Run All sent before the kernel is connected is lost
+        _accept_dialog(page, f"{Path(chapter).stem}-dialog-{attempt}.png")
         page.locator(".lm-MenuBar-item", has_text="Run").first.click()
         page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
         try:
