@@ -1094,7 +1094,7 @@ class QAExplorer:
         positions = np.arange(len(self.answer.tokens))
         self.ax.bar(positions - 0.2, self.answer.start_probs, width=0.4, label="P(start)")
         self.ax.bar(positions + 0.2, self.answer.end_probs, width=0.4, label="P(end)")
-        self.ax.set_xticks(positions, self.answer.tokens, rotation=90, fontsize=7)
+        self.ax.set_xticks(positions, self.answer.tokens, rotation=90, fontsize=8)
         self.ax.set_ylim(0, 1)
         self.ax.set_ylabel("probability")
         self.ax.set_title(f"answer: {self.answer.text!r}", fontsize=10)

@@ -2,8 +2,9 @@
 
 Every view is ipywidgets controls plus one matplotlib figure that the controls redraw in
 place and that is displayed as a plain PNG, so it renders in an exported notebook with no
-network. `to_bertviz` and the `bertviz_*` functions hand the same attentions to bertviz,
-whose richer views load their scripts from a CDN and so stay blank offline.
+network. `to_bertviz` and the `bertviz_*` functions hand the same attentions to bertviz, whose
+richer views are drawn by JavaScript that `bertlab.bertviz_offline` inlines, so they need no
+network either.
 
 Attentions come as Hugging Face and bertlab models return them (a tuple with one
 (batch, heads, seq, seq) tensor per layer) or as one (layers, heads, seq, seq) tensor.
@@ -23,11 +24,14 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from bertlab.bertviz_offline import offline_bertviz_html
+
 ALL = -1  # the "all heads" / "all tokens" choice in a selector (ipywidgets treats None as unset)
 
 BERTVIZ_OFFLINE_NOTE = (
-    "bertviz draws this view with JavaScript it loads from a CDN (require.js, d3, jQuery): "
-    "with no network it stays blank. The matplotlib view above shows the same attentions offline."
+    "bertviz draws this view with JavaScript (require.js, d3, jQuery) that bertlab puts inside "
+    "this output, so it needs no network. If it is blank, run the cell: JupyterLab runs no saved "
+    "scripts in a notebook it does not trust. The matplotlib view above needs no JavaScript."
 )
 
 
@@ -132,7 +136,7 @@ def attention_heatmap(
         for i, row in enumerate(matrix):
             for j, value in enumerate(row):
                 colour = "white" if value > 0.6 * vmax else "black"
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color=colour)
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8, color=colour)
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     return ax
 
@@ -273,7 +277,7 @@ class HeadView(_FigureView):
             handles = [Line2D([], [], color=c, linewidth=3) for c in self.colours]
             ax.legend(handles, [f"{h}" for h in range(len(handles))], title="head",
                       loc="lower center", bbox_to_anchor=(0.5, 1.02 + 0.2 / seq_len),
-                      ncol=min(len(handles), 6), fontsize=7, title_fontsize=8, frameon=False)
+                      ncol=min(len(handles), 6), fontsize=8, title_fontsize=8, frameon=False)
 
 
 class ModelView(_FigureView):
@@ -347,7 +351,8 @@ class SoftmaxTemperatureView(_FigureView):
             raise ValueError(f"scores must be a square (seq, seq) matrix, got {self.scores.shape}")
         self.tokens = _check_tokens(tokens, self.scores.shape[0])
         self.temperature = widgets.FloatLogSlider(
-            value=1.0, base=10, min=-1, max=1, step=0.05, description="temperature"
+            value=1.0, base=10, min=-1, max=1, step=0.05, description="temperature",
+            style={"description_width": "initial"},
         )
         self.query = widgets.Dropdown(
             options=[(f"{i}: {t}", i) for i, t in enumerate(self.tokens)],
@@ -408,14 +413,14 @@ def _bertviz_html(view_name: str, attentions: Any, tokens: Sequence[str], **kwar
         return HTML(note + "<p>bertviz is not installed (pip install bertviz) — skipped.</p>")
     view = getattr(bertviz, view_name)
     html = view(layers, labels, html_action="return", **kwargs)
-    return HTML(note + html.data)
+    return HTML(note + offline_bertviz_html(html.data))
 
 
 def bertviz_head_view(attentions: Any, tokens: Sequence[str], **kwargs: Any) -> Any:
-    """bertviz's head view of the same attentions (needs network for its scripts)."""
+    """bertviz's head view of the same attentions, drawn with no network."""
     return _bertviz_html("head_view", attentions, tokens, **kwargs)
 
 
 def bertviz_model_view(attentions: Any, tokens: Sequence[str], **kwargs: Any) -> Any:
-    """bertviz's model view of the same attentions (needs network for its scripts)."""
+    """bertviz's model view of the same attentions, drawn with no network."""
     return _bertviz_html("model_view", attentions, tokens, **kwargs)
