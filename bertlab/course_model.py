@@ -1,7 +1,7 @@
 """The course model: the BERT that chapters 05-07 study, shipped so nobody has to wait for it.
 
 Teaching a small BERT to copy names and facts from elsewhere in a document takes about 8,000
-steps (20 minutes on two CPU cores), longer than a chapter should make a learner wait. So the
+steps (13 to 25 minutes on two CPU cores), longer than a chapter should make a learner wait. So the
 package ships that model, made by the course's own command (`python -m bertlab.pretrain`; the
 exact command is in its manifest): config.json, model.safetensors, vocab.txt, the full
 log.jsonl of the run (every step's losses, every evaluation with fill-in per word class),

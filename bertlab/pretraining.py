@@ -1362,7 +1362,7 @@ class Preset:
 # learning rate of 5e-3 collapses to the unigram solution, 1e-3 learns slower than 2e-3, and
 # batch 32, 2-3 layers or hidden 64-96 are no better per second. The NSP pairs are cut ten
 # times (the reference's dupe_factor), else the model memorizes which pairs are negatives.
-# "long" is the same model for 8,000 steps (about 20 minutes): only after ~5,000 steps does it
+# "long" is the same model for 8,000 steps (13-25 minutes): only after ~5,000 steps does it
 # start to copy names and facts from elsewhere in the document, and beat counting clearly. The
 # course model (bertlab.course_model) is a "long" run.
 # "tiny" is for quick mode and tests: a few seconds, and it still learns.
