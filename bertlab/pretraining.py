@@ -22,7 +22,6 @@ so gradient accumulation and two processes give the same update as one big batch
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -47,6 +46,7 @@ from safetensors.torch import save_file
 from torch import Tensor, nn
 
 from bertlab import hf
+from bertlab.course_model import sha256
 from bertlab.model import IGNORE_INDEX, BertConfig, BertForPreTraining
 from bertlab.tokenization import CONTINUATION, BertTokenizer
 from bertlab.viz import _FigureView
@@ -968,19 +968,11 @@ class Pretrainer:
         return TrainingConfig(**state["training_config"])
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _synced_sha256(path: Path) -> str:
     """Flush a file to disk, then return its sha256 (what resume checks it against)."""
     with path.open("r+b") as file:
         os.fsync(file.fileno())
-    return _sha256(path)
+    return sha256(path)
 
 
 def _write_synced(path: Path, text: str) -> None:
@@ -1062,7 +1054,7 @@ def verify_checkpoint_files(directory: Path, state: dict[str, Any]) -> None:
         path = directory / name
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing from the checkpoint")
-        if _sha256(path) != digest:
+        if sha256(path) != digest:
             raise ValueError(
                 f"{path} does not match the sha256 digest saved in trainer_state.json: it was "
                 "truncated or corrupted after saving. Restore it, or start over (--overwrite)"
@@ -1609,7 +1601,7 @@ def _describe_corpus(corpus: Any) -> dict[str, Any]:
     if not isinstance(corpus, str | Path):  # a TinyWorld
         return {"name": f"TinyWorld(seed={corpus.seed}, {len(corpus.documents)} documents)"}
     path = Path(corpus).resolve()
-    return {"name": str(path), "sha256": _sha256(path) if path.is_file() else None}
+    return {"name": str(path), "sha256": sha256(path) if path.is_file() else None}
 
 
 def _conflict(flag: str, requested: Any, saved: Any, output_dir: Path,
