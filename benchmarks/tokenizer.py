@@ -25,8 +25,8 @@ import transformers
 from transformers import BertTokenizer as HFBertTokenizerFast
 from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
 
-from bertlab.corpus import generate_corpus
-from bertlab.tokenization import BertTokenizer
+from bertlab.tinyworld.corpus import generate_corpus
+from bertlab.tokenizer import BertTokenizer
 
 Encoder = Callable[[list[str]], dict[str, torch.Tensor]]
 

@@ -23,7 +23,6 @@ from pathlib import Path
 import torch
 
 from bertlab import finetuning as ft
-from bertlab.corpus import generate_corpus, sentiment_split
 from bertlab.model import (
     BertConfig,
     BertForQuestionAnswering,
@@ -31,7 +30,8 @@ from bertlab.model import (
     BertForTokenClassification,
     BertPreTrainedModel,
 )
-from bertlab.tokenization import BertTokenizer
+from bertlab.tinyworld.corpus import generate_corpus, sentiment_split
+from bertlab.tokenizer import BertTokenizer
 
 
 def starting_points(

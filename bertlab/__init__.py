@@ -13,11 +13,11 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
     # chapter 00
-    "TinyWorld": "bertlab.corpus",
-    "generate_corpus": "bertlab.corpus",
-    "read_bert_text": "bertlab.corpus",
+    "TinyWorld": "bertlab.tinyworld.corpus",
+    "generate_corpus": "bertlab.tinyworld.corpus",
+    "read_bert_text": "bertlab.tinyworld.corpus",
     # chapter 01
-    "BertTokenizer": "bertlab.tokenization",
+    "BertTokenizer": "bertlab.tokenizer",
     # chapter 04
     "BertConfig": "bertlab.model",
     "BertModel": "bertlab.model",

@@ -14,7 +14,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from IPython.display import HTML, display
 
-from bertlab.corpus import DOCUMENT_KINDS, Document, TinyWorld, generate_corpus, words_of
+from bertlab.tinyworld.corpus import DOCUMENT_KINDS, Document, TinyWorld, generate_corpus, words_of
 
 ENTITY_COLOURS = {"PER": "#ffd8a8", "LOC": "#b2f2bb", "ORG": "#a5d8ff"}
 

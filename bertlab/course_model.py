@@ -121,7 +121,7 @@ def verify_manifest(directory: str | Path = COURSE_MODEL_DIR) -> dict[str, Any]:
 def course_model(directory: str | Path = COURSE_MODEL_DIR) -> tuple[Any, Any]:
     """The shipped course BERT and its tokenizer, checked against their manifest; no training."""
     from bertlab.model import BertForPreTraining
-    from bertlab.tokenization import BertTokenizer
+    from bertlab.tokenizer import BertTokenizer
 
     verify_manifest(directory)
     return BertForPreTraining.from_pretrained(directory), BertTokenizer.from_pretrained(directory)

@@ -34,7 +34,6 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
-from bertlab.corpus import LabeledReview, QAExample, SentimentSplit, detokenize
 from bertlab.environment import set_seed
 from bertlab.model import (
     IGNORE_INDEX,
@@ -43,7 +42,8 @@ from bertlab.model import (
     BertForTokenClassification,
     BertPreTrainedModel,
 )
-from bertlab.tokenization import BertTokenizer, Encoding
+from bertlab.tinyworld.corpus import LabeledReview, QAExample, SentimentSplit, detokenize
+from bertlab.tokenizer import BertTokenizer, Encoding
 
 SENTIMENT_LABELS = ("negative", "positive")
 ENTITY_TYPES = ("PER", "LOC", "ORG")
@@ -874,7 +874,7 @@ def adjective_polarity_probe(
     pretrained vectors already place them by sentiment: this measures that before any
     fine-tuning (0.5 is chance). A word of several pieces is the mean of its pieces.
     """
-    from bertlab.lexicon import POSITIVE
+    from bertlab.tinyworld.lexicon import POSITIVE
 
     table = model.get_submodule("bert.embeddings.word_embeddings").weight.detach()  # (V, H)
 
@@ -906,8 +906,8 @@ def corpus_polarity_probe(documents: Sequence[Sequence[str]], split: SentimentSp
     pointwise mutual information; a held-out adjective is scored by whether it lies nearer
     (cosine) the positive or the negative train adjectives. `documents` are lists of sentences.
     """
-    from bertlab.corpus import words_of
-    from bertlab.lexicon import NEGATIVE, POSITIVE
+    from bertlab.tinyworld.corpus import words_of
+    from bertlab.tinyworld.lexicon import NEGATIVE, POSITIVE
 
     adjectives = sorted(set(POSITIVE) | set(NEGATIVE))
     row = {word: i for i, word in enumerate(adjectives)}

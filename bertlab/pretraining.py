@@ -48,7 +48,7 @@ from torch import Tensor, nn
 from bertlab import hf
 from bertlab.course_model import sha256
 from bertlab.model import IGNORE_INDEX, BertConfig, BertForPreTraining
-from bertlab.tokenization import CONTINUATION, BertTokenizer
+from bertlab.tokenizer import CONTINUATION, BertTokenizer
 from bertlab.viz import _FigureView
 
 MASK_PROB = 0.15  # share of tokens the model must predict
@@ -1131,7 +1131,7 @@ def evaluate_pretraining(
 @cache
 def _word_class_table() -> dict[str, str]:
     """Lexicon word -> class, for breaking fill-in accuracy down by what kind of word is hidden."""
-    from bertlab import lexicon as lx
+    from bertlab.tinyworld import lexicon as lx
 
     verbs = [lx.EAT, lx.GO, lx.GROW, lx.LIVE, *lx.COOK_VERBS, *lx.BAKE_VERBS, *lx.LIKE_VERBS,
              *lx.OBJECT_VERBS, *lx.SOCIAL_VERBS, *lx.SEE_VERBS, *lx.MOTION_VERBS,
@@ -1166,7 +1166,7 @@ class FillInTask:
     """Chapter 00's fill-in blanks with what scoring them needs, for a trainer to score."""
 
     tokenizer: BertTokenizer
-    blanks: list[Any]  # bertlab.ngram.Blank
+    blanks: list[Any]  # bertlab.tinyworld.ngram.Blank
     documents: list[list[str]]  # the held-out documents the blanks index into
 
 
@@ -1174,7 +1174,7 @@ class FillInTask:
 class FillInResult:
     """A model's guesses on the fill-in blanks, and how many were exactly the hidden word."""
 
-    blanks: list[Any]  # bertlab.ngram.Blank
+    blanks: list[Any]  # bertlab.tinyworld.ngram.Blank
     predictions: list[str]
 
     @property
@@ -1398,8 +1398,8 @@ def load_corpus(corpus: Any = None) -> tuple[list[list[str]], list[list[str]], l
     TinyWorld, or the path of a text file in BERT's format (one sentence a line, blank line
     between documents), whose last 10% of documents are held out.
     """
-    from bertlab.corpus import TinyWorld, generate_corpus, read_bert_text
-    from bertlab.ngram import HELD_OUT, fill_in_benchmark
+    from bertlab.tinyworld.corpus import TinyWorld, generate_corpus, read_bert_text
+    from bertlab.tinyworld.ngram import HELD_OUT, fill_in_benchmark
 
     if corpus is None or corpus == "tinyworld" or isinstance(corpus, TinyWorld):
         world = generate_corpus() if corpus is None else corpus

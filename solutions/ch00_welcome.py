@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bertlab import lexicon
-from bertlab.corpus import words_of
-from bertlab.ngram import Blank
+from bertlab.tinyworld import lexicon
+from bertlab.tinyworld.corpus import words_of
+from bertlab.tinyworld.ngram import Blank
 
 
 def zipf_slope(frequencies: Sequence[int]) -> float:

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from bertlab import lexicon
-from bertlab.corpus import (
+from bertlab.tinyworld import lexicon
+from bertlab.tinyworld.corpus import (
     DEFAULT_DOCUMENTS,
     PUNCTUATION,
     Sentence,

@@ -43,7 +43,7 @@ def test_left_bigram_check(solutions) -> None:  # type: ignore[no-untyped-def]
 
 def test_review_check(solutions) -> None:  # type: ignore[no-untyped-def]
     assert checks.check_review_label(solutions.review_label).passed
-    from bertlab import lexicon
+    from bertlab.tinyworld import lexicon
 
     def ignores_negation(text: str) -> int:
         return int(any(w.strip(".,") in lexicon.POSITIVE for w in text.lower().split()))

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from bertlab import finetuning as ft
-from bertlab.corpus import QAExample, detokenize, generate_corpus, sentiment_split
 from bertlab.model import (
     IGNORE_INDEX,
     BertConfig,
@@ -17,7 +16,8 @@ from bertlab.model import (
     BertForSequenceClassification,
     BertForTokenClassification,
 )
-from bertlab.tokenization import BertTokenizer
+from bertlab.tinyworld.corpus import QAExample, detokenize, generate_corpus, sentiment_split
+from bertlab.tokenizer import BertTokenizer
 
 
 @pytest.fixture(scope="module")
@@ -368,7 +368,7 @@ def test_highlight_html_escapes_and_marks() -> None:
 
 
 def test_polarity_probe_reads_the_embedding_geometry() -> None:
-    from bertlab.lexicon import NEGATIVE, POSITIVE
+    from bertlab.tinyworld.lexicon import NEGATIVE, POSITIVE
 
     split = sentiment_split(4, 4, seed=0)
     words = sorted(POSITIVE + NEGATIVE)
@@ -389,7 +389,7 @@ def test_polarity_probe_reads_the_embedding_geometry() -> None:
 
 
 def test_corpus_polarity_probe_counts_the_cues() -> None:
-    from bertlab.lexicon import POSITIVE
+    from bertlab.tinyworld.lexicon import POSITIVE
 
     split = sentiment_split(4, 4, seed=0)
     adjectives = [*split.train_adjectives, *split.test_adjectives]

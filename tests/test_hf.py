@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 
 from bertlab import hf
 from bertlab import model as bm
-from bertlab.tokenization import BertTokenizer
+from bertlab.tokenizer import BertTokenizer
 
 transformers = pytest.importorskip("transformers")
 

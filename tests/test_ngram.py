@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bertlab.corpus import generate_corpus
-from bertlab.ngram import Blank, NgramFillIn, make_blanks
+from bertlab.tinyworld.corpus import generate_corpus
+from bertlab.tinyworld.ngram import Blank, NgramFillIn, make_blanks
 
 
 def test_predicts_from_two_sided_context() -> None:
@@ -57,7 +57,7 @@ def test_baseline_beats_chance_but_not_perfect_on_held_out_tinyworld() -> None:
 
 
 def test_benchmark_blanks_come_from_held_out_documents() -> None:
-    from bertlab.ngram import fill_in_benchmark
+    from bertlab.tinyworld.ngram import fill_in_benchmark
 
     world = generate_corpus(400, seed=2)
     train, blanks = fill_in_benchmark(world, n_blanks=300)

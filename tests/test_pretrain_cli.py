@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from bertlab.corpus import generate_corpus
 from bertlab.model import BertForPreTraining
 from bertlab.pretrain import JsonLog, main
 from bertlab.pretraining import StepLog, pretrain
-from bertlab.tokenization import BertTokenizer
+from bertlab.tinyworld.corpus import generate_corpus
+from bertlab.tokenizer import BertTokenizer
 
 ARGS = ["--preset", "tiny", "--steps", "6", "--batch-size", "8", "--eval-every", "3",
         "--no-progress"]

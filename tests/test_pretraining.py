@@ -14,10 +14,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bertlab.corpus import generate_corpus
 from bertlab.environment import ARTIFACTS_ENV
 from bertlab.model import IGNORE_INDEX, BertConfig, BertForPreTraining
-from bertlab.ngram import HELD_OUT, Blank, fill_in_benchmark
 from bertlab.pretraining import (
     EvalResult,
     FillInResult,
@@ -49,7 +47,9 @@ from bertlab.pretraining import (
 from bertlab.pretraining import (
     epoch_batches as pt_epoch_batches,
 )
-from bertlab.tokenization import BertTokenizer
+from bertlab.tinyworld.corpus import generate_corpus
+from bertlab.tinyworld.ngram import HELD_OUT, Blank, fill_in_benchmark
+from bertlab.tokenizer import BertTokenizer
 
 MAX_SEQ = 48
 

@@ -6,10 +6,10 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 
-from bertlab import lexicon
-from bertlab.corpus import corpus_stats, generate_corpus, sentiment_split, words_of
 from bertlab.exercises import CheckResult, failed, passed, run_answer
-from bertlab.ngram import Blank, make_blanks
+from bertlab.tinyworld import lexicon
+from bertlab.tinyworld.corpus import corpus_stats, generate_corpus, sentiment_split, words_of
+from bertlab.tinyworld.ngram import Blank, make_blanks
 
 
 def reference_zipf_slope(frequencies: Sequence[int], top: int = 100) -> float:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bertlab.exercises import CheckResult, failed, passed, run_answer
-from bertlab.tokenization import (
+from bertlab.tokenizer import (
     SPECIAL_TOKENS,
     BasicTokenizer,
     BertTokenizer,

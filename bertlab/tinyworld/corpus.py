@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bertlab import lexicon as lx
-from bertlab.lexicon import Animal, Food
+from bertlab.tinyworld import lexicon as lx
+from bertlab.tinyworld.lexicon import Animal, Food
 
 DEFAULT_DOCUMENTS = 6000
 DEFAULT_SEED = 0

@@ -1,6 +1,6 @@
-"""Unit tests for bertlab.tokenization: normalization, WordPiece, training, encoding, errors.
+"""Unit tests for bertlab.tokenizer: normalization, WordPiece, training, encoding, errors.
 
-Parity with transformers lives in test_tokenization_parity.py; these tests pin the behaviour
+Parity with transformers lives in test_tokenizer_parity.py; these tests pin the behaviour
 the chapter teaches on small inputs whose answers can be worked out by hand.
 """
 
@@ -15,7 +15,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bertlab.tokenization import (
+from bertlab.tokenizer import (
     SPECIAL_TOKENS,
     BasicTokenizer,
     BertTokenizer,

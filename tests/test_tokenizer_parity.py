@@ -46,8 +46,8 @@ from hypothesis import strategies as st
 from transformers import BertTokenizer as HFBertTokenizerFast
 from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy
 
-from bertlab.corpus import generate_corpus
-from bertlab.tokenization import SPECIAL_TOKENS, BertTokenizer, train_wordpiece
+from bertlab.tinyworld.corpus import generate_corpus
+from bertlab.tokenizer import SPECIAL_TOKENS, BertTokenizer, train_wordpiece
 
 logging.getLogger("transformers").setLevel(logging.ERROR)
 

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bertlab.corpus import TinyWorld, words_of
+from bertlab.tinyworld.corpus import TinyWorld, words_of
 
 BOUNDARY = "<s>"
 HELD_OUT = 0.1  # share of documents held out for the fill-in benchmark (chapters 00 and 05)
