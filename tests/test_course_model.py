@@ -20,7 +20,7 @@ from bertlab.course_model import (
     verify_manifest,
 )
 from bertlab.pretrain import main
-from bertlab.pretraining import predict_masked
+from bertlab.probes import predict_masked
 
 PROVENANCE_STEPS = 150
 

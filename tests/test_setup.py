@@ -88,7 +88,7 @@ def test_environment_report_names_what_a_learner_checks(monkeypatch, tmp_path) -
 
 
 def test_corpus_explorer_updates_its_figure_and_document() -> None:
-    from bertlab.corpus_view import CorpusExplorer
+    from bertlab.viz.corpus import CorpusExplorer
 
     explorer = CorpusExplorer(n_documents=120, seed=0)
     story_heights = [bar.get_height() for bar in explorer.ax.patches]

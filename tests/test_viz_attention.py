@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bertlab.viz import (
+from bertlab.viz.attention import (
     ALL,
     BERTVIZ_OFFLINE_NOTE,
     HeadView,
@@ -229,7 +229,7 @@ def test_views_render_png_and_update_the_display_handle() -> None:
             self.updates.append(obj)
 
     handle = Handle()
-    view._handle = handle
+    view._handles = [handle]
     view.head.value = 1
     assert len(handle.updates) == 1
     assert handle.updates[0].data.startswith(b"\x89PNG")

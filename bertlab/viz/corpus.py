@@ -1,7 +1,7 @@
 """Chapter 00's corpus explorer: browse TinyWorld documents with their ground truth, offline.
 
-The figure (top words of the chosen kind of document) is a plain matplotlib output that a display
-handle updates in place, and the document is plain HTML, so both render with no network.
+The figure (top words of the chosen kind of document) is a PNG and the document is plain HTML,
+both updated in place by the controls (`bertlab.viz.View`), so both render with no network.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from html import escape
 from typing import Any
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
-from IPython.display import HTML, display
+from matplotlib.figure import Figure
 
 from bertlab.tinyworld.corpus import DOCUMENT_KINDS, Document, TinyWorld, generate_corpus, words_of
+from bertlab.viz import View
 
 ENTITY_COLOURS = {"PER": "#ffd8a8", "LOC": "#b2f2bb", "ORG": "#a5d8ff"}
 
@@ -44,21 +44,21 @@ def document_html(document: Document) -> str:
     return "<div style='font-family:sans-serif;line-height:1.6'>" + "<br>".join(lines) + "</div>"
 
 
-class CorpusExplorer:
+class CorpusExplorer(View):
     """Pick a seed, a kind of document and a document; see it and its kind's commonest words."""
 
     def __init__(self, n_documents: int = 300, seed: int = 0, top: int = 15) -> None:
+        super().__init__()
         self.n_documents = n_documents
         self.top = top
         self.seed = widgets.IntSlider(value=seed, min=0, max=50, description="seed")
         self.kind = widgets.Dropdown(options=DOCUMENT_KINDS, value="story", description="kind")
         self.index = widgets.IntSlider(value=0, min=0, max=20, description="document")
         self.widget = widgets.HBox([self.seed, self.kind, self.index])
-        self.fig, self.ax = plt.subplots(figsize=(8, 3))
-        plt.close(self.fig)
+        self.fig = Figure(figsize=(8, 3), dpi=90)
+        self.ax = self.fig.add_subplot()
         self._world: TinyWorld | None = None
-        self._handles: dict[str, Any] = {}
-        self.update()
+        self.draw()
         for control in (self.seed, self.kind, self.index):
             control.observe(self._on_change, names="value")
 
@@ -80,8 +80,8 @@ class CorpusExplorer:
             counts.update(w for w in words_of(document.text) if w[0].isalnum())
         return counts.most_common(self.top)
 
-    def update(self) -> None:
-        """Regenerate if the seed changed, then redraw the bar chart and the document."""
+    def draw(self) -> None:
+        """Regenerate if the seed changed, then redraw the bar chart."""
         if self._world is None or self._world.seed != self.seed.value:
             self._world = generate_corpus(self.n_documents, seed=self.seed.value)
         self.index.max = max(0, len(self.documents) - 1)
@@ -93,18 +93,9 @@ class CorpusExplorer:
         self.ax.set_title(f"commonest words in {kind} documents (seed {seed})")
         self.ax.set_ylabel("count")
         self.fig.tight_layout()
-        if self._handles:
-            self._handles["figure"].update(self.fig)
-            self._handles["document"].update(HTML(document_html(self.document)))
 
-    def _on_change(self, _change: dict[str, Any]) -> None:
-        self.update()
+    def outputs(self) -> list[Any]:
+        """The bar chart (PNG), then the chosen document as HTML."""
+        from IPython.display import HTML
 
-    def show(self) -> None:
-        """Display the controls, the figure and the document; later changes update them."""
-        display(self.widget)
-        self._handles["figure"] = display(self.fig, display_id=True)
-        self._handles["document"] = display(HTML(document_html(self.document)), display_id=True)
-
-    def _ipython_display_(self) -> None:
-        self.show()
+        return [*super().outputs(), HTML(document_html(self.document))]

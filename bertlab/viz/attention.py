@@ -3,7 +3,7 @@
 Every view is ipywidgets controls plus one matplotlib figure that the controls redraw in
 place and that is displayed as a plain PNG, so it renders in an exported notebook with no
 network. `to_bertviz` and the `bertviz_*` functions hand the same attentions to bertviz, whose
-richer views are drawn by JavaScript that `bertlab.bertviz_offline` inlines, so they need no
+richer views are drawn by JavaScript that `bertlab.viz.bertviz_offline` inlines, so they need no
 network either.
 
 Attentions come as Hugging Face and bertlab models return them (a tuple with one
@@ -12,7 +12,6 @@ Attentions come as Hugging Face and bertlab models return them (a tuple with one
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,7 +23,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from bertlab.bertviz_offline import offline_bertviz_html
+from bertlab.viz import View
+from bertlab.viz.bertviz_offline import offline_bertviz_html
 
 ALL = -1  # the "all heads" / "all tokens" choice in a selector (ipywidgets treats None as unset)
 
@@ -147,46 +147,7 @@ def head_colours(num_heads: int) -> list[tuple[float, float, float]]:
     return [palette(h % palette.N)[:3] for h in range(num_heads)]
 
 
-class _FigureView:
-    """Controls plus one figure that the controls redraw in place and show as a PNG."""
-
-    widget: widgets.Widget
-    fig: Figure
-
-    def __init__(self) -> None:
-        self._handle: Any = None
-
-    def draw(self) -> None:  # pragma: no cover - every view overrides it
-        raise NotImplementedError
-
-    def _on_change(self, _change: dict[str, Any]) -> None:
-        self.draw()
-        if self._handle is not None:
-            self._handle.update(self._image())
-
-    def png(self) -> bytes:
-        """Render the current figure to PNG bytes (what the notebook shows; needs no network)."""
-        buffer = io.BytesIO()
-        self.fig.savefig(buffer, format="png", dpi=self.fig.dpi, bbox_inches="tight")
-        return buffer.getvalue()
-
-    def _image(self) -> Any:
-        from IPython.display import Image
-
-        return Image(data=self.png(), format="png")
-
-    def show(self) -> None:
-        """Display the controls, then the figure, which later control changes update in place."""
-        from IPython.display import display
-
-        display(self.widget)
-        self._handle = display(self._image(), display_id=True)
-
-    def _ipython_display_(self) -> None:
-        self.show()
-
-
-class HeadView(_FigureView):
+class HeadView(View):
     """Tokens on two sides, lines weighted by attention; pick a layer, a head and a token."""
 
     def __init__(
@@ -280,7 +241,7 @@ class HeadView(_FigureView):
                       ncol=min(len(handles), 6), fontsize=8, title_fontsize=8, frameon=False)
 
 
-class ModelView(_FigureView):
+class ModelView(View):
     """Every head of every layer at once as small heatmaps, to spot patterns across the model."""
 
     def __init__(
@@ -341,7 +302,7 @@ class ModelView(_FigureView):
         self.fig.suptitle(f"rows = query, columns = key; {query}", fontsize=9)
 
 
-class SoftmaxTemperatureView(_FigureView):
+class SoftmaxTemperatureView(View):
     """Slide the softmax temperature: attention sharpens toward argmax or flattens to uniform."""
 
     def __init__(self, scores: Any, tokens: Sequence[str], *, query: int = 0) -> None:

@@ -3,7 +3,7 @@
 bertviz 1.4 returns HTML whose first tag loads require.js from a CDN and whose script then asks
 require.js for d3 and jQuery, again from a CDN. Offline nothing draws (`require is not defined`);
 online, JupyterLab runs the inline script before the external require.js has arrived, so the
-first render after Run All is blank too. Here the three libraries (in `bertlab/js/`, with their
+first render after Run All is blank too. Here the three libraries (in `bertlab/viz/js/`, with their
 licences) are inlined into the output instead: inline scripts run in order, so require.js exists
 when bertviz's script runs, and d3 and jQuery are registered as named modules, so nothing is
 fetched. The page needs no network, in JupyterLab, in an exported notebook and in the course site.
