@@ -2,7 +2,7 @@
 
 A check never raises on a wrong or missing answer; it returns a `CheckResult` that the
 notebook displays, so "Restart kernel and run all" works before the learner has answered.
-Reference solutions live in `solutions/`, and `tests/test_exercises.py` proves every check
+Reference solutions live in `solutions/`, and `tests/test_exercises_<chapter>.py` prove every check
 passes its solution and fails a wrong answer.
 """
 

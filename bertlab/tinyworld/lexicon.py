@@ -240,7 +240,6 @@ FOODS = (
     )
     + _foods("feed", "", "grass! hay! seed worm insect nut acorn clover! straw!")
 )
-FOOD_BY_NAME = {food.name: food for food in FOODS}
 HUMAN_FOOD_KINDS = {"fruit", "vegetable", "grain", "baked", "meat", "dairy", "dish"}
 DIETS = {
     "plants": {"fruit", "vegetable", "grain"} | {"grass", "hay", "clover", "straw", "acorn"},
@@ -417,28 +416,3 @@ NUMBERS = _words("two three four five six seven eight nine ten eleven twelve twe
 WEATHER = _words("sunny rainy windy cloudy foggy snowy stormy frosty")
 DAYS = _words("Monday Tuesday Wednesday Thursday Friday Saturday Sunday")
 TIMES = _words("morning afternoon evening night")
-
-
-def all_word_forms() -> set[str]:
-    """Every content-word form the lexicon can produce (lower-cased), for statistics and tests."""
-    forms: set[str] = set()
-    forms.update(FEMALE_NAMES + MALE_NAMES + SURNAMES + TOWNS + DAYS)
-    forms.update(word for pair in VENUES for word in pair)
-    for role in ROLES + STAFF:
-        forms.update((role, pluralize(role)))
-    for animal in ANIMALS:
-        forms.update((animal.name, animal.plural))
-    for food in FOODS:
-        forms.update((food.name, food.plural))
-    for thing, plural in THINGS:
-        forms.update((thing, plural))
-    forms.update(FURNITURE + PLACES + VENUE_KINDS + EMOTIONS + DESCRIPTIVE + COLORS)
-    forms.update(POSITIVE + NEGATIVE + NUMBERS + WEATHER + TIMES)
-    for forms_of in COMPARATIVES.values():
-        forms.update(forms_of)
-    verbs = [EAT, GO, GROW, LIVE] + COOK_VERBS + BAKE_VERBS + LIKE_VERBS + OBJECT_VERBS
-    verbs += SOCIAL_VERBS + SEE_VERBS + MOTION_VERBS + INTRANSITIVE
-    verbs += list(ANIMAL_MOTION.values()) + list(ANIMAL_SOUNDS.values())
-    for verb in verbs:
-        forms.update((verb.base, verb.third, verb.past, verb.participle, verb.ing))
-    return {form.lower() for form in forms}
