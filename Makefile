@@ -28,8 +28,10 @@ LAB_DIR ?= notebooks
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
+# ruff, then the layering contract in pyproject.toml (import-linter): nothing imports upward, no cycles.
 lint: $(STAMP)
 	$(BIN)/ruff check bertlab tests benchmarks solutions notebooks browser_tests coursesite
+	$(BIN)/lint-imports
 
 # Unit tests, parity tests and every notebook under nbval, in quick mode, offline.
 test: lint
