@@ -47,17 +47,10 @@ def is_control(char: str) -> bool:
 
 def is_cjk(char: str) -> bool:
     """Tell whether a character is a CJK ideograph, which BERT treats as a word on its own."""
-    cp = ord(char)
-    return (
-        0x4E00 <= cp <= 0x9FFF
-        or 0x3400 <= cp <= 0x4DBF
-        or 0x20000 <= cp <= 0x2A6DF
-        or 0x2A700 <= cp <= 0x2B73F
-        or 0x2B740 <= cp <= 0x2B81F
-        or 0x2B820 <= cp <= 0x2CEAF
-        or 0xF900 <= cp <= 0xFAFF
-        or 0x2F800 <= cp <= 0x2FA1F
-    )
+    cp = ord(char)  # the blocks google-research/bert lists
+    return (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x2A6DF
+            or 0x2A700 <= cp <= 0x2B73F or 0x2B740 <= cp <= 0x2B81F or 0x2B820 <= cp <= 0x2CEAF
+            or 0xF900 <= cp <= 0xFAFF or 0x2F800 <= cp <= 0x2FA1F)
 
 
 def is_punctuation(char: str) -> bool:
@@ -527,26 +520,28 @@ class BertTokenizer:
         """
         texts, pairs = _check_batch(texts, pairs)
         limit = self._checked_max_length(max_length, pairs is not None, truncation, padding)
+        budget = limit - (2 if pairs is None else 3)  # the text tokens that fit beside the specials
         encodings = []
         for i, text in enumerate(texts):
             first = self.token_sequence(text)
             second = None if pairs is None else self.token_sequence(pairs[i])
             if truncation:
-                keep = truncation_lengths(len(first.ids), second and len(second.ids),
-                                          limit - (2 if second is None else 3))
+                n_second = None if second is None else len(second.ids)
+                keep = truncation_lengths(len(first.ids), n_second, budget)
                 for sequence, n in zip((first, second), keep, strict=True):
                     if sequence is not None:
                         del sequence.ids[n:], sequence.offsets[n:], sequence.word_ids[n:]
             encodings.append(self._with_specials(first, second))
         target = self.padded_length([len(e) for e in encodings], limit, padding)
         for e in encodings:  # [PAD] positions: masked out, segment 0, no word and no span
-            extra = target - len(e)
+            extra = max(target - len(e), 0)
             e.input_ids += [self.pad_token_id] * extra
+            e.token_type_ids += [0] * extra
+            e.attention_mask += [0] * extra
             e.tokens += [PAD] * extra
+            e.word_ids += [None] * extra
+            e.offsets += [None] * extra
             e.special_tokens_mask += [1] * extra
-            for values, value in ((e.token_type_ids, 0), (e.attention_mask, 0),
-                                  (e.word_ids, None), (e.offsets, None)):
-                values += [value] * extra
         return encodings
 
     def _checked_max_length(
