@@ -197,12 +197,8 @@ def _check_text(text: Any, name: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def wordpiece_tokenize(
-    word: str,
-    vocab: Mapping[str, Any] | set[str],
-    unk_token: str = UNK,
-    max_input_chars_per_word: int = 100,
-) -> list[str]:
+def wordpiece_tokenize(word: str, vocab: Mapping[str, Any] | set[str], unk_token: str = UNK,
+                       max_input_chars_per_word: int = 100) -> list[str]:
     """Encode one word greedily, longest match first; [UNK] when too long or not coverable.
 
     Pieces after the first are looked up with the "##" prefix. If some position has no
@@ -309,9 +305,8 @@ def wordpiece_merges(word_counts: Mapping[str, int]) -> Iterator[Merge]:
             splits[word] = merged
 
 
-def build_vocabulary(
-    word_counts: Mapping[str, int], merges: Iterable[Merge], vocab_size: int
-) -> list[str]:
+def build_vocabulary(word_counts: Mapping[str, int], merges: Iterable[Merge],
+                     vocab_size: int) -> list[str]:
     """The special tokens ([PAD] is id 0), then the alphabet, then one token per merge."""
     if not isinstance(vocab_size, int) or isinstance(vocab_size, bool):
         raise TypeError(f"vocab_size must be an int, got {type(vocab_size).__name__}")
@@ -376,12 +371,8 @@ class BertTokenizer:
 
     model_max_length = 512
 
-    def __init__(
-        self,
-        vocab: str | Path | Sequence[str],
-        do_lower_case: bool = True,
-        max_input_chars_per_word: int = 100,
-    ):
+    def __init__(self, vocab: str | Path | Sequence[str], do_lower_case: bool = True,
+                 max_input_chars_per_word: int = 100):
         if isinstance(vocab, Mapping) or not isinstance(vocab, str | Path | Sequence):
             raise TypeError("vocab must be a vocab.txt path or a list of tokens in id order, "
                             f"got {type(vocab).__name__}")
@@ -426,9 +417,8 @@ class BertTokenizer:
         return directory
 
     @classmethod
-    def train(
-        cls, texts: Iterable[str], vocab_size: int, do_lower_case: bool = True
-    ) -> BertTokenizer:
+    def train(cls, texts: Iterable[str], vocab_size: int,
+              do_lower_case: bool = True) -> BertTokenizer:
         """Train a WordPiece vocabulary on `texts` and return a tokenizer that uses it."""
         return cls(train_wordpiece(texts, vocab_size, do_lower_case), do_lower_case=do_lower_case)
 
@@ -485,14 +475,8 @@ class BertTokenizer:
                 start = end
         return sequence
 
-    def encode(
-        self,
-        text: str,
-        pair: str | None = None,
-        max_length: int | None = None,
-        truncation: bool = True,
-        padding: bool | str = False,
-    ) -> Encoding:
+    def encode(self, text: str, pair: str | None = None, max_length: int | None = None,
+               truncation: bool = True, padding: bool | str = False) -> Encoding:
         """Encode a text (or a pair) as [CLS] text [SEP] (pair [SEP]) with segments and a mask.
 
         padding="max_length" pads up to max_length (padding=True pads nothing: one text is
@@ -504,14 +488,9 @@ class BertTokenizer:
         pairs = None if pair is None else [pair]
         return self.encode_batch([text], pairs, max_length, padding, truncation)[0]
 
-    def encode_batch(
-        self,
-        texts: str | Sequence[str],
-        pairs: str | Sequence[str] | None = None,
-        max_length: int | None = None,
-        padding: bool | str = True,
-        truncation: bool = True,
-    ) -> list[Encoding]:
+    def encode_batch(self, texts: str | Sequence[str], pairs: str | Sequence[str] | None = None,
+                     max_length: int | None = None, padding: bool | str = True,
+                     truncation: bool = True) -> list[Encoding]:
         """Encode many texts (or pairs) with special tokens, segments, masks, spans and word ids.
 
         With truncation, the longer sequence of a pair loses tokens from its end first
@@ -544,9 +523,8 @@ class BertTokenizer:
             e.special_tokens_mask += [1] * extra
         return encodings
 
-    def _checked_max_length(
-        self, max_length: int | None, is_pair: bool, truncation: bool, padding: bool | str
-    ) -> int:
+    def _checked_max_length(self, max_length: int | None, is_pair: bool, truncation: bool,
+                            padding: bool | str) -> int:
         """Validate max_length against the special tokens a sequence (pair) needs."""
         if padding not in (True, False, "longest", "max_length", "do_not_pad"):
             raise ValueError(
@@ -585,15 +563,9 @@ class BertTokenizer:
             return 0
         return limit if padding == "max_length" else max(lengths)
 
-    def __call__(
-        self,
-        texts: str | Sequence[str],
-        pairs: str | Sequence[str] | None = None,
-        max_length: int | None = None,
-        padding: bool | str = True,
-        truncation: bool = True,
-        return_tensors: str | None = "pt",
-    ) -> dict[str, Any]:
+    def __call__(self, texts: str | Sequence[str], pairs: str | Sequence[str] | None = None,
+                 max_length: int | None = None, padding: bool | str = True,
+                 truncation: bool = True, return_tensors: str | None = "pt") -> dict[str, Any]:
         """Encode a batch into model inputs: input_ids, token_type_ids, attention_mask (like HF)."""
         if return_tensors not in ("pt", None):
             raise ValueError(f"return_tensors must be 'pt' or None, got {return_tensors!r}")
@@ -654,9 +626,8 @@ def as_tensors(batch: dict[str, list[list[int]]]) -> dict[str, Any]:
     return {name: torch.from_numpy(np.array(rows, dtype=np.int64)) for name, rows in batch.items()}
 
 
-def _check_batch(
-    texts: str | Sequence[str], pairs: str | Sequence[str] | None
-) -> tuple[list[str], list[str] | None]:
+def _check_batch(texts: str | Sequence[str],
+                 pairs: str | Sequence[str] | None) -> tuple[list[str], list[str] | None]:
     """Accept one text or a list of texts (and pairs), refusing anything else with a clear error."""
     checked = []
     for name, values in (("texts", texts), ("pairs", pairs)):

@@ -44,6 +44,7 @@ from bertlab.tokenizer import (
     initial_alphabet,
     is_cjk,
     is_control,
+    is_punctuation,
     split_words,
     truncation_lengths,
 )
@@ -128,10 +129,16 @@ def _positioned_words(text: str, base: int) -> Iterator[tuple[str, int | list[in
         yield from split_words(text, base)
 
 
+_is_punctuation = cache(is_punctuation)  # remembered per character
+
+
 def _split_word(basic: BasicTokenizer, word: str) -> list[str]:
     """`basic.split_punctuation(basic.normalize(word))`, by a regular expression for ASCII."""
     if not word.isascii():
-        return basic.split_punctuation(basic.normalize(word))
+        text = basic.normalize(word)
+        if text in basic.never_split or (text and not any(map(_is_punctuation, text))):
+            return [text]  # nothing to split (the common case)
+        return basic.split_punctuation(text)
     if basic.do_lower_case and word not in basic.never_split:
         word = word.lower()
     return [word] if word in basic.never_split else _ASCII_PARTS_RE.findall(word)
