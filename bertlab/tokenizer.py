@@ -295,7 +295,7 @@ def wordpiece_merges(word_counts: Mapping[str, int]) -> Iterator[Merge]:
         token = left + right.removeprefix(CONTINUATION)
         yield Merge(left, right, token, pair_counts[left, right], symbol_counts[left],
                     symbol_counts[right])
-        for word, symbols in splits.items():
+        for word, symbols in splits.items():  # join every (left, right) pair, left to right
             merged: list[str] = []
             for symbol in symbols:
                 if merged and merged[-1] == left and symbol == right:
@@ -592,23 +592,15 @@ _DECODE_CLEANUP = (
 
 
 def truncation_lengths(n_first: int, n_second: int | None, budget: int) -> tuple[int, int]:
-    """How many tokens of each sequence survive longest-first truncation to `budget` in all.
-
-    The longer sequence loses tokens until both are level; what is left to cut is then split
-    between them, the second losing the odd one (as transformers cuts).
-    """
+    """How many tokens of each sequence survive longest-first truncation to `budget` in all."""
     if n_second is None:
         return min(n_first, budget), 0
-    excess = n_first + n_second - budget
-    if excess <= 0:
-        return n_first, n_second
-    gap = min(abs(n_first - n_second), excess)
-    rest = excess - gap
-    if n_first > n_second:
-        cut_first, cut_second = gap + rest // 2, rest - rest // 2
-    else:
-        cut_first, cut_second = rest // 2, gap + rest - rest // 2
-    return max(n_first - cut_first, 0), max(n_second - cut_second, 0)
+    while n_first + n_second > budget:  # one token at a time from the longer (on a tie, the second)
+        if n_first > n_second:
+            n_first -= 1
+        else:
+            n_second -= 1
+    return n_first, n_second
 
 
 def as_tensors(batch: dict[str, list[list[int]]]) -> dict[str, Any]:
