@@ -49,7 +49,7 @@ from bertlab.tokenizer import (
     truncation_lengths,
 )
 
-_ASCII_PUNCTUATION = r"!-/:-@\[-`{-~"  # every ASCII character that is not a letter, digit or space
+_ASCII_PUNCTUATION = r"!-/:-@\[-`{-~"  # printable ASCII that is not a letter, digit or space
 _ASCII_PARTS_RE = re.compile(f"[{_ASCII_PUNCTUATION}]|[^{_ASCII_PUNCTUATION}]+")
 _NOT_PLAIN_ASCII_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # what cleaning drops
 _WORD_RE = re.compile(r"\S+")
