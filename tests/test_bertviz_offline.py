@@ -7,8 +7,8 @@ import re
 import pytest
 import torch
 
-from bertlab.viz.bertviz_offline import JS_DIR, MODULE_FILES, REQUIREJS_FILE, offline_bertviz_html
 from bertlab.viz.attention import bertviz_head_view, bertviz_model_view
+from bertlab.viz.bertviz_offline import JS_DIR, MODULE_FILES, REQUIREJS_FILE, offline_bertviz_html
 
 TOKENS = ["[CLS]", "the", "dog", "ran", "[SEP]"]
 

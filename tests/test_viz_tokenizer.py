@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bertlab.tokenizer import SPECIAL_TOKENS, BertTokenizer, alphabet_size, train_wordpiece
-from bertlab.tokenizer_explorer import TokenizerExplorer, pieces_html
+from bertlab.viz.tokenizer import TokenizerExplorer, pieces_html
 
 SENTENCES = [
     "The dog that Anna feeds is hungry.",
@@ -27,10 +27,16 @@ def test_pieces_html_shows_each_piece_with_its_id() -> None:
 def test_explorer_redraws_when_the_text_or_vocab_size_changes() -> None:
     trained = train_wordpiece(SENTENCES * 2, vocab_size=70)
     explorer = TokenizerExplorer(trained, BertTokenizer([*SPECIAL_TOKENS, *WORDS]), "the dog")
-    full = explorer.output.value
+    class Handle:  # stands in for the notebook's display handle
+        def update(self, obj: object) -> None:
+            self.html = obj.data
+
+    handle = Handle()
+    explorer._handles = [handle]
+    full = explorer.render()
     assert "TinyWorld WordPiece (70 tokens)" in full and ">dog<br>" in full
     explorer.text.value = "the bakery"
-    html = explorer.output.value
+    html = handle.html
     assert ">dog<br>" not in html
     for piece in explorer.trained_tokenizer().tokenize("the bakery"):
         assert f">{piece}<br>" in html
@@ -38,4 +44,4 @@ def test_explorer_redraws_when_the_text_or_vocab_size_changes() -> None:
     assert explorer.vocab_size.min == alphabet_size(trained)
     pieces = explorer.trained_tokenizer().tokenize("the bakery")
     assert pieces == ["t", "##h", "##e", "b", "##a", "##k", "##e", "##r", "##y"]
-    assert f"({explorer.vocab_size.min:,} tokens)" in explorer.output.value
+    assert f"({explorer.vocab_size.min:,} tokens)" in handle.html

@@ -1,14 +1,19 @@
 """Chapter 01's view of WordPiece: coloured pieces with their ids, and a widget to type text into.
 
-The pieces are plain HTML (no scripts), so they render in an exported notebook with no network.
+The pieces are plain HTML (no scripts), updated in place by the controls (`bertlab.viz.View`), so
+they render in an exported notebook with no network.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+from typing import Any
+
+import ipywidgets as widgets
 
 from bertlab.tokenizer import UNK, BertTokenizer, _check_text, alphabet_size
+from bertlab.viz import View
 
 _PALETTE = (
     "#cfe2ff", "#d1e7dd", "#fff3cd", "#f8d7da", "#e2d9f3", "#d2f4ea",
@@ -39,7 +44,7 @@ def pieces_html(tokenizer: BertTokenizer, text: str, label: str = "") -> str:
     )
 
 
-class TokenizerExplorer:
+class TokenizerExplorer(View):
     """Type text; see its pieces under a trained vocabulary (cut to any size) and a reference one.
 
     A trained vocabulary lists its merges in training order, so its first k tokens are the
@@ -53,9 +58,8 @@ class TokenizerExplorer:
         text: str,
         do_lower_case: bool = True,
         names: tuple[str, str] = ("TinyWorld WordPiece", "bert-base-uncased"),
-    ):
-        import ipywidgets as widgets
-
+    ) -> None:
+        super().__init__()
         _check_text(text, "text")
         self.trained_vocab = list(trained_vocab)
         self.reference = reference
@@ -73,10 +77,9 @@ class TokenizerExplorer:
             continuous_update=False,
             layout=widgets.Layout(width="95%"),
         )
-        self.output = widgets.HTML(value=self.render())
-        self.text.observe(self._update, names="value")
-        self.vocab_size.observe(self._update, names="value")
-        self.widget = widgets.VBox([self.text, self.vocab_size, self.output])
+        self.text.observe(self._on_change, names="value")
+        self.vocab_size.observe(self._on_change, names="value")
+        self.widget = widgets.VBox([self.text, self.vocab_size])
 
     def trained_tokenizer(self) -> BertTokenizer:
         """The trained vocabulary cut to the slider's size, as a tokenizer."""
@@ -92,10 +95,11 @@ class TokenizerExplorer:
             self.reference, self.text.value, f"{second} ({self.reference.vocab_size:,} tokens)"
         )
 
-    def _update(self, _change: object = None) -> None:
-        self.output.value = self.render()
+    def draw(self) -> None:
+        """Nothing to draw: the pieces are HTML, made fresh by `outputs`."""
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
+    def outputs(self) -> list[Any]:
+        """The pieces of the current text under both tokenizers."""
+        from IPython.display import HTML
 
-        display(self.widget)
+        return [HTML(self.render())]
