@@ -10,9 +10,11 @@ labels != -100), and next-sentence prediction reads only [CLS]. `SparseMlmPreTra
    a key and a value there, but only those are queries and go through the feed-forward block,
    since no other vector of the last layer reaches a loss.
 
-Everything else is `bertlab.model`'s own modules, called in the same order, so the loss and
-every gradient are those of the plain model (tests compare them). It is an `nn.Module` holding
-the model (no weights of its own), so that DistributedDataParallel can wrap it.
+Everything else is `bertlab.model`'s own modules, called in the same order, so losses and
+gradients equal the plain model's up to float rounding (its matrix products have fewer rows),
+and equal bit for bit what the shipped course model was trained with (tests check both). It
+is an `nn.Module` holding the model (no weights of its own), so that DistributedDataParallel
+can wrap it.
 """
 
 from __future__ import annotations
