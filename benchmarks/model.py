@@ -7,7 +7,8 @@ Both run in one process, on the same inputs, with the same weights (copied with
   (15% of tokens labelled for MLM, an NSP label per pair, a quarter of the rows padded),
   forward + backward + AdamW step (torch's fused CPU AdamW for both, transformers' Trainer
   default on torch >= 2.8). transformers runs at its default attention for a BertModel,
-  "sdpa". bertlab's MLM head computes vocabulary logits only at the labelled positions.
+  "sdpa". bertlab trains as `bertlab.pretraining` does, through `bertlab.sparse_mlm`: the last
+  layer and the MLM head compute only the labelled positions (and [CLS]).
 - inference, attentions returned: `BertModel` in eval mode under no_grad with
   output_attentions=True; transformers at "eager" (its only path that returns weights).
 - inference, plain: the same without attentions; transformers at "sdpa".
@@ -37,11 +38,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
 from torch.utils.flop_counter import FlopCounterMode
 
 from bertlab import hf
 from bertlab.model import BertConfig, BertForPreTraining, BertModel
+from bertlab.sparse_mlm import SparseMlmPreTraining
 
 VOCAB = 30522  # the bert-base-uncased WordPiece vocabulary
 SHAPES = {  # (layers, hidden, heads): Google's BERT-Tiny and BERT-Mini, and BERT-base
@@ -143,28 +146,42 @@ def measure(steps: list[Callable[[], object]], warmup: int, repeats: int) -> lis
     ]
 
 
+def sparse_pretraining_loss(model: SparseMlmPreTraining, batch: dict) -> torch.Tensor:
+    """The pretraining loss (mean MLM + NSP cross-entropy) through bertlab's sparse path."""
+    out = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"],
+                batch["labels"])
+    return (F.cross_entropy(out.prediction_logits, batch["labels"][out.prediction_mask])
+            + F.cross_entropy(out.seq_relationship_logits, batch["next_sentence_label"]))
+
+
+def pretraining_step(model: torch.nn.Module,
+                     loss: Callable[[], torch.Tensor]) -> Callable[[], None]:
+    """forward + loss + backward + fused AdamW step, for one model and its loss function."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+
+    def step() -> None:
+        loss().backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return step
+
+
 def training_steps(config: BertConfig, batch: dict) -> list[Callable[[], object]]:
     """One forward+backward+AdamW step for bertlab and for transformers (sdpa), same weights."""
     torch.manual_seed(0)
     ours = BertForPreTraining(config).train()
     theirs = hf.to_transformers(ours, attn_implementation="sdpa").train()
+    sparse = SparseMlmPreTraining(ours)
     with torch.no_grad():  # same numbers before timing them (dropout off for the check)
         ours.eval(), theirs.eval()
-        a, b = ours(**batch), theirs(**batch)
-        torch.testing.assert_close(a.loss, b.loss, atol=1e-4, rtol=1e-4)
+        expected = theirs(**batch).loss
+        torch.testing.assert_close(ours(**batch).loss, expected, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(sparse_pretraining_loss(sparse, batch), expected,
+                                   atol=1e-4, rtol=1e-4)
         ours.train(), theirs.train()
-
-    def make(model: torch.nn.Module) -> Callable[[], object]:
-        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
-
-        def step() -> None:
-            model(**batch).loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-
-        return step
-
-    return [make(ours), make(theirs)]
+    return [pretraining_step(ours, lambda: sparse_pretraining_loss(sparse, batch)),
+            pretraining_step(theirs, lambda: theirs(**batch).loss)]
 
 
 def inference_steps(

@@ -6,10 +6,13 @@ batch: TinyWorld pairs made by `bertlab.pretraining` (WordPiece vocabulary train
 corpus, 15% of tokens masked, NSP labels, padded to the longest pair). A step is forward +
 MLM and NSP loss + backward + AdamW (torch's fused CPU AdamW for both).
 
-The difference that matters: bertlab's MLM head computes vocabulary logits only at the
-masked positions (about 15% of the tokens); transformers computes them at every position and
-lets cross-entropy ignore the rest. The timing helpers (median of interleaved runs, profiler
-peak memory, FLOP counter, matmul peak) are benchmarks/model.py's.
+The difference that matters: bertlab trains through `bertlab.sparse_mlm`, as
+`bertlab.pretraining` does: the MLM head computes vocabulary logits only at the masked
+positions (about 15% of the tokens), and the last layer only those positions and [CLS];
+transformers computes logits at every position and lets cross-entropy ignore the rest. The
+plain `BertForPreTraining` (dense logits, like transformers) is timed too. The timing
+helpers (median of interleaved runs, profiler peak memory, FLOP counter, matmul peak) and
+the step functions are benchmarks/model.py's.
 
 Run: .venv/bin/python benchmarks/pretraining.py [--repeats 9] [--warmup 2] [--preset default]
 """
@@ -26,6 +29,7 @@ import torch
 
 from bertlab import hf
 from bertlab.pretraining import build_model, collate, get_preset, prepare_data
+from bertlab.sparse_mlm import SparseMlmPreTraining
 
 
 def _model_benchmark():  # noqa: ANN202 - a module
@@ -58,25 +62,23 @@ def main() -> None:
 
     ours = build_model(preset, data.tokenizer.vocab_size).train()
     theirs = hf.to_transformers(ours, attn_implementation="sdpa").train()
+    plain = build_model(preset, data.tokenizer.vocab_size).train()
+    plain.load_state_dict(ours.state_dict())
+    sparse = SparseMlmPreTraining(ours)
     with torch.no_grad():  # same numbers before timing them
         ours.eval(), theirs.eval()
-        torch.testing.assert_close(ours(**batch).loss, theirs(**batch).loss,
+        expected = theirs(**batch).loss
+        torch.testing.assert_close(ours(**batch).loss, expected, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(bench.sparse_pretraining_loss(sparse, batch), expected,
                                    rtol=1e-4, atol=1e-4)
         ours.train(), theirs.train()
-
-    def make(model: torch.nn.Module):  # noqa: ANN202 - a step function
-        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
-
-        def step() -> None:
-            model(**batch).loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-
-        return step
+    steps = [bench.pretraining_step(ours, lambda: bench.sparse_pretraining_loss(sparse, batch)),
+             bench.pretraining_step(theirs, lambda: theirs(**batch).loss),
+             bench.pretraining_step(plain, lambda: plain(**batch).loss)]
 
     peak = bench.matmul_peak_flops()
     load_before = os.getloadavg()[0]
-    mine, hf_result = bench.measure([make(ours), make(theirs)], args.warmup, args.repeats)
+    mine, hf_result, plain_result = bench.measure(steps, args.warmup, args.repeats)
     config = ours.config
     print(f"load average before: {load_before:.2f} (the machine is shared: timings are "
           "pessimistic when others run)")
@@ -92,13 +94,15 @@ def main() -> None:
               f"{'GFLOP/step':>10} {'% matmul peak':>13}")
     print(header)
     print("-" * len(header))
-    rows = (("bertlab (sparse MLM logits)", mine),
-            ("transformers (sdpa, dense MLM logits)", hf_result))
+    rows = (("bertlab (sparse MLM path)", mine),
+            ("transformers (sdpa, dense MLM logits)", hf_result),
+            ("bertlab plain model (dense logits)", plain_result))
     for name, result in rows:
         print(f"{name:<34} {tokens / result.seconds:9.0f} {1e3 * result.seconds:8.1f} "
               f"{result.peak_bytes / 2**20:8.1f} {result.flops / 1e9:10.2f} "
               f"{100 * result.flops / result.seconds / peak:12.1f}%")
-    print(f"\nspeedup (transformers time / bertlab time): {hf_result.seconds / mine.seconds:.2f}x; "
+    print(f"\nplain bertlab model: {hf_result.seconds / plain_result.seconds:.2f}x transformers")
+    print(f"speedup (transformers time / bertlab time): {hf_result.seconds / mine.seconds:.2f}x; "
           f"peak memory ratio (transformers / bertlab): "
           f"{hf_result.peak_bytes / max(1, mine.peak_bytes):.2f}x")
     print(f"load average after: {os.getloadavg()[0]:.2f}")

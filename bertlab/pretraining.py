@@ -46,6 +46,7 @@ from torch import Tensor, nn
 from bertlab import hf
 from bertlab.course_model import sha256
 from bertlab.model import IGNORE_INDEX, BertConfig, BertForPreTraining
+from bertlab.sparse_mlm import SparseMlmPreTraining
 from bertlab.tokenizer import CONTINUATION, BertTokenizer
 
 MASK_PROB = 0.15  # share of tokens the model must predict
@@ -433,6 +434,8 @@ def pretraining_loss_sums(
     MLM logits come from bertlab's sparse head: only the labelled rows (N, vocab), never the
     (B, T, vocab) tensor. Returns (mlm_sum, nsp_sum, counts) with counts of correct guesses.
     """
+    if isinstance(model, BertForPreTraining):
+        model = SparseMlmPreTraining(model)
     output = model(
         input_ids=batch["input_ids"],
         attention_mask=batch["attention_mask"],
@@ -674,10 +677,11 @@ class Pretrainer:
             self.optimizer,
             lambda step: linear_warmup_decay(step, config.warmup_steps, config.steps),
         )
-        self.trained_model: nn.Module = self.model
+        self.trained_model: nn.Module = SparseMlmPreTraining(self.model)
         if self.dist.active:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.trained_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+            self.trained_model = nn.parallel.DistributedDataParallel(self.trained_model,
+                                                                     device_ids=ids)
         # the dropout stream of this process, owned by the trainer: other code that draws
         # random numbers between or during train() calls (callbacks included) cannot shift it
         with self._own_rng():
@@ -1287,8 +1291,8 @@ def fill_in_accuracy(
             examples.append({"input_ids": ids, "token_type_ids": types, "labels": labels,
                              "next_sentence_label": 0})
         batch = {k: t.to(device) for k, t in collate(examples, tokenizer.pad_token_id).items()}
-        output = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"],
-                       labels=batch["labels"])
+        output = SparseMlmPreTraining(model)(batch["input_ids"], batch["attention_mask"],
+                                             batch["token_type_ids"], batch["labels"])
         logits = output.prediction_logits.float()  # (N, V): masked pieces, row-major
         logits[:, special] = float("-inf")
         guesses = logits.argmax(-1).tolist()

@@ -69,7 +69,6 @@ def test_default_config_is_bert_base() -> None:
         (dict(hidden_dropout_prob=1.5), "hidden_dropout_prob"),
         (dict(layer_norm_eps=0.0), "layer_norm_eps"),
         (dict(pad_token_id=61), "pad_token_id"),
-        (dict(problem_type="ranking"), "problem_type"),
         (dict(num_labels=3, id2label={0: "a", 1: "b"}), "id2label"),
     ],
 )
@@ -87,6 +86,7 @@ def test_config_from_dict_ignores_bookkeeping_keys_and_keeps_labels() -> None:
         "use_cache": True,
         "id2label": {"0": "neg", "1": "neu", "2": "pos"},
         "label2id": {"neg": 0, "neu": 1, "pos": 2},
+        "problem_type": "single_label_classification",  # picks transformers' loss: ignored
     }
     config = BertConfig.from_dict(values)
     assert config.num_labels == 3
@@ -305,7 +305,9 @@ def test_mlm_decoder_is_tied_to_the_word_embeddings() -> None:
 
 
 @pytest.mark.parametrize("model_class", [BertForMaskedLM, BertForPreTraining])
-def test_sparse_mlm_logits_equal_the_dense_ones(model_class: type) -> None:
+def test_mlm_logits_keep_their_shape_with_labels_and_the_loss_skips_ignored_positions(
+    model_class: type,
+) -> None:
     torch.manual_seed(0)
     config = small_config()
     model = model_class(config).eval()
@@ -314,18 +316,14 @@ def test_sparse_mlm_logits_equal_the_dense_ones(model_class: type) -> None:
     chosen = torch.zeros_like(ids, dtype=torch.bool)
     chosen[0, 1] = chosen[0, 4] = chosen[2, 7] = chosen[1, 0] = True
     labels[chosen] = ids[chosen]
-    dense_out = model(ids, mask, types)
-    sparse_out = model(ids, mask, types, labels=labels)
     field = "logits" if model_class is BertForMaskedLM else "prediction_logits"
-    dense, sparse = getattr(dense_out, field), getattr(sparse_out, field)
-    assert dense.shape == (3, 9, config.vocab_size) and sparse.shape == (4, config.vocab_size)
-    assert torch.equal(sparse_out.prediction_mask, chosen)
-    torch.testing.assert_close(sparse, dense[chosen], atol=1e-6, rtol=1e-5)
-    expected = F.cross_entropy(
-        dense.view(-1, config.vocab_size), labels.view(-1), ignore_index=-100
-    )
-    mlm_loss = sparse_out.loss if model_class is BertForMaskedLM else sparse_out.mlm_loss
-    torch.testing.assert_close(mlm_loss, expected, atol=1e-6, rtol=1e-6)
+    without = getattr(model(ids, mask, types), field)
+    out = model(ids, mask, types, labels=labels)
+    with_labels = getattr(out, field)
+    assert without.shape == with_labels.shape == (3, 9, config.vocab_size)  # as in transformers
+    assert torch.equal(with_labels, without)
+    expected = F.cross_entropy(with_labels[chosen], ids[chosen])  # the labelled positions only
+    torch.testing.assert_close(out.loss, expected, atol=1e-6, rtol=1e-6)
 
 
 def test_pretraining_loss_is_mlm_plus_nsp() -> None:
@@ -336,13 +334,15 @@ def test_pretraining_loss_is_mlm_plus_nsp() -> None:
     labels[:, 2] = ids[:, 2]
     nsp_labels = torch.tensor([0, 1, 1])
     out = model(ids, mask, types, labels=labels, next_sentence_label=nsp_labels)
-    torch.testing.assert_close(
-        out.nsp_loss, F.cross_entropy(out.seq_relationship_logits, nsp_labels)
-    )
-    torch.testing.assert_close(out.loss, out.mlm_loss + out.nsp_loss)
+    mlm = F.cross_entropy(out.prediction_logits[:, 2], ids[:, 2])
+    nsp = F.cross_entropy(out.seq_relationship_logits, nsp_labels)
+    torch.testing.assert_close(out.loss, mlm + nsp)
     only_nsp = model(ids, mask, types, next_sentence_label=nsp_labels)
-    torch.testing.assert_close(only_nsp.loss, out.nsp_loss)
+    torch.testing.assert_close(only_nsp.loss, nsp)
     assert only_nsp.prediction_logits.shape == (3, 9, config.vocab_size)
+    only_mlm = model(ids, mask, types, labels=labels)
+    torch.testing.assert_close(only_mlm.loss, mlm)
+    assert model(ids, mask, types).loss is None
 
 
 @pytest.mark.parametrize("bad", [61, -5])
@@ -355,22 +355,25 @@ def test_mlm_labels_out_of_range_raise(bad: int) -> None:
         model(ids, mask, types, labels=labels)
 
 
-def test_sequence_classification_losses_follow_the_problem_type() -> None:
+def test_sequence_classification_is_single_label_cross_entropy() -> None:
     ids, mask, types = batch(small_config())
     model = BertForSequenceClassification(small_config(num_labels=3)).eval()
     labels = torch.tensor([0, 2, 1])
     out = model(ids, mask, types, labels=labels)
     assert out.logits.shape == (3, 3)
     torch.testing.assert_close(out.loss, F.cross_entropy(out.logits, labels))
-    multi = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
-    out = model(ids, mask, types, labels=multi)
-    torch.testing.assert_close(out.loss, F.binary_cross_entropy_with_logits(out.logits, multi))
-    regression = BertForSequenceClassification(small_config(num_labels=1)).eval()
-    target = torch.tensor([0.5, -1.0, 2.0])
-    out = regression(ids, mask, types, labels=target)
-    torch.testing.assert_close(out.loss, F.mse_loss(out.logits.squeeze(-1), target))
     with pytest.raises(ValueError, match="labels"):
         model(ids, mask, types, labels=torch.tensor([0, 3, 1]))
+    # regression and multi-label targets (transformers' other problem types) are refused
+    multi = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        model(ids, mask, types, labels=multi)
+    with pytest.raises(TypeError, match="regression and multi-label"):
+        model(ids, mask, types, labels=torch.tensor([0.5, -1.0, 2.0]))
+    regression = BertForSequenceClassification(small_config(num_labels=1)).eval()
+    assert regression(ids, mask, types).logits.shape == (3, 1)  # a checkpoint still runs
+    with pytest.raises(ValueError, match="num_labels >= 2"):
+        regression(ids, mask, types, labels=torch.tensor([0, 0, 0]))
 
 
 def test_token_classification_skips_ignored_labels() -> None:
@@ -399,36 +402,6 @@ def test_question_answering_loss_and_out_of_range_positions() -> None:
         model(ids, mask, types, start_positions=start)
 
 
-def test_final_positions_compute_the_same_vectors_there_and_zero_elsewhere() -> None:
-    config = small_config()
-    ids, mask, types = batch(config)
-    keep = torch.zeros_like(ids, dtype=torch.bool)
-    keep[0, [2, 5]] = True
-    keep[2, 4] = True  # row 1 keeps nothing at all
-    for pooling in (True, False):
-        torch.manual_seed(0)
-        model = BertModel(config, add_pooling_layer=pooling).eval()
-        full = model(ids, mask, types)
-        part = model(ids, mask, types, final_positions=keep)
-        kept = keep.clone()
-        if pooling:
-            kept[:, 0] = True  # the pooler's [CLS] is always computed
-            torch.testing.assert_close(part.pooler_output, full.pooler_output)
-        torch.testing.assert_close(part.last_hidden_state[kept], full.last_hidden_state[kept])
-        assert torch.all(part.last_hidden_state[~kept] == 0)
-    with pytest.raises(ValueError, match="final_positions"):
-        model(ids, mask, types, final_positions=keep[:, :-1])
-
-
-def test_final_positions_are_ignored_when_every_layer_is_asked_for() -> None:
-    config = small_config()
-    model = BertModel(config).eval()
-    ids, mask, types = batch(config)
-    keep = torch.zeros_like(ids, dtype=torch.bool)
-    out = model(ids, mask, types, output_hidden_states=True, final_positions=keep)
-    torch.testing.assert_close(out.last_hidden_state, model(ids, mask, types).last_hidden_state)
-
-
 @pytest.mark.parametrize("head", [BertForPreTraining, BertForMaskedLM, BertForTokenClassification])
 def test_labels_that_give_no_loss_or_the_wrong_shape_are_named(head) -> None:
     config = small_config()
@@ -437,4 +410,4 @@ def test_labels_that_give_no_loss_or_the_wrong_shape_are_named(head) -> None:
     with pytest.raises(ValueError, match=r"every one of labels is -100"):
         model(ids, mask, types, labels=torch.full_like(ids, -100))  # a NaN loss before
     with pytest.raises(ValueError, match=r"labels must have shape \(3, 9\)"):
-        model(ids, mask, types, labels=ids[:, :-1])  # an error about final_positions before
+        model(ids, mask, types, labels=ids[:, :-1])

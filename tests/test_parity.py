@@ -12,6 +12,8 @@ import torch
 
 from bertlab import hf
 from bertlab import model as bm
+from bertlab.checkpoint_format import config_to_hf_dict, to_hf_name
+from bertlab.sparse_mlm import SparseMlmPreTraining
 
 transformers = pytest.importorskip("transformers")
 
@@ -138,11 +140,18 @@ def check_pair(head: str, ours, theirs, config: bm.BertConfig, padded: bool) -> 
         a = ours(**inputs, **labels)
         b = theirs(**inputs, **labels)
     torch.testing.assert_close(a.loss, b.loss, **TOL, msg="loss")
-    if head in ("BertForPreTraining", "BertForMaskedLM"):
-        # with labels bertlab keeps only the labelled rows: they equal transformers' rows there
-        field = OUTPUT_FIELDS[head][0]
-        dense = getattr(b, field)[a.prediction_mask]
-        torch.testing.assert_close(getattr(a, field), dense, **TOL, msg="sparse MLM logits")
+    for field in OUTPUT_FIELDS[head]:  # with labels too, every output keeps transformers' shape
+        torch.testing.assert_close(getattr(a, field), getattr(b, field), **TOL, msg=field)
+    if head == "BertForPreTraining":  # the sparse pretraining path: transformers' numbers there
+        with torch.no_grad():
+            sparse = SparseMlmPreTraining(ours)(
+                inputs["input_ids"], inputs["attention_mask"], inputs["token_type_ids"],
+                labels["labels"],
+            )
+        torch.testing.assert_close(sparse.prediction_logits,
+                                   b.prediction_logits[sparse.prediction_mask], **TOL)
+        torch.testing.assert_close(sparse.seq_relationship_logits, b.seq_relationship_logits,
+                                   **TOL)
 
 
 @pytest.mark.parametrize("padded", [False, True], ids=["unpadded", "padded"])
@@ -165,7 +174,7 @@ def test_transformers_weights_copied_into_bertlab(
     head: str, config_name: str, padded: bool
 ) -> None:
     torch.manual_seed(1)
-    values = hf.config_to_hf_dict(make_config(config_name), head)
+    values = config_to_hf_dict(make_config(config_name), head)
     hf_config = transformers.BertConfig(**values, attn_implementation="eager")
     theirs = getattr(transformers, head)(hf_config).eval()
     with torch.no_grad():  # transformers zero-initializes biases: make them matter
@@ -188,5 +197,5 @@ def test_training_mode_gradients_match_with_dropout_off() -> None:
     theirs(**inputs, **labels).loss.backward()
     their_grads = dict(theirs.named_parameters())
     for name, parameter in ours.named_parameters():
-        expected = their_grads[hf.to_hf_name(name)].grad
+        expected = their_grads[to_hf_name(name)].grad
         torch.testing.assert_close(parameter.grad, expected, **TOL, msg=name)

@@ -47,6 +47,7 @@ from bertlab.pretraining import (
 from bertlab.pretraining import (
     epoch_batches as pt_epoch_batches,
 )
+from bertlab.sparse_mlm import SparseMlmPreTraining
 from bertlab.tinyworld.corpus import generate_corpus
 from bertlab.tinyworld.ngram import HELD_OUT, Blank, fill_in_benchmark
 from bertlab.tokenizer import BertTokenizer
@@ -275,8 +276,8 @@ def test_sparse_mlm_logits_equal_the_dense_computation(dataset, tokenizer):
     model = tiny_model(tokenizer.vocab_size).eval()
     batch = collate([dataset.example(i) for i in range(8)], tokenizer.pad_token_id)
     dense = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-    sparse = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"],
-                   labels=batch["labels"])
+    sparse = SparseMlmPreTraining(model)(batch["input_ids"], batch["attention_mask"],
+                                         batch["token_type_ids"], batch["labels"])
     selected = batch["labels"] != IGNORE_INDEX
     assert sparse.prediction_logits.shape == (int(selected.sum()), tokenizer.vocab_size)
     torch.testing.assert_close(sparse.prediction_logits, dense.prediction_logits[selected],

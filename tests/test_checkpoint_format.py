@@ -1,4 +1,5 @@
-"""Checkpoints move both ways between bertlab and transformers; broken ones fail clearly."""
+"""bertlab.checkpoint_format: checkpoint directories move both ways between bertlab and
+transformers (save_pretrained / from_pretrained); broken ones fail clearly."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from bertlab import hf
+from bertlab import checkpoint_format as ckpt
 from bertlab import model as bm
 from bertlab.tokenizer import BertTokenizer
 
@@ -66,26 +67,28 @@ def first_output(output: object) -> torch.Tensor:
 def test_names_map_one_to_one_onto_transformers(head: str) -> None:
     ours = getattr(bm, head)(small_config())
     theirs = getattr(transformers, head)(
-        transformers.BertConfig(**hf.config_to_hf_dict(ours.config, head))
+        transformers.BertConfig(**ckpt.config_to_hf_dict(ours.config, head))
     )
     tied = {"cls.predictions.decoder.weight", "cls.predictions.decoder.bias"}
     their_names = {n for n in theirs.state_dict() if n not in tied and not n.endswith("_ids")}
-    assert set(hf.hf_state_dict(ours)) == their_names
+    assert set(ckpt.hf_state_dict(ours)) == their_names
     for name in ours.state_dict():
-        assert hf.from_hf_name(hf.to_hf_name(name)) == name
+        assert ckpt.from_hf_name(ckpt.to_hf_name(name)) == name
 
 
 def test_renames_examples() -> None:
     assert (
-        hf.to_hf_name("bert.encoder.layers.11.attention.query.weight")
+        ckpt.to_hf_name("bert.encoder.layers.11.attention.query.weight")
         == "bert.encoder.layer.11.attention.self.query.weight"
     )
-    assert hf.to_hf_name("encoder.layers.0.attention_norm.bias") == (
+    assert ckpt.to_hf_name("encoder.layers.0.attention_norm.bias") == (
         "encoder.layer.0.attention.output.LayerNorm.bias"
     )
-    assert hf.to_hf_name("encoder.layers.3.output.weight") == "encoder.layer.3.output.dense.weight"
-    assert hf.to_hf_name("mlm.bias") == "cls.predictions.bias"
-    assert hf.from_hf_name("cls.seq_relationship.weight") == "nsp.weight"
+    assert ckpt.to_hf_name("encoder.layers.3.output.weight") == (
+        "encoder.layer.3.output.dense.weight"
+    )
+    assert ckpt.to_hf_name("mlm.bias") == "cls.predictions.bias"
+    assert ckpt.from_hf_name("cls.seq_relationship.weight") == "nsp.weight"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,7 +119,7 @@ def test_bertlab_directory_loads_in_transformers_with_the_same_outputs(
 @pytest.mark.parametrize("head", HEADS)
 def test_transformers_directory_loads_in_bertlab(head: str, tmp_path: Path) -> None:
     torch.manual_seed(0)
-    hf_config = transformers.BertConfig(**hf.config_to_hf_dict(small_config(), head))
+    hf_config = transformers.BertConfig(**ckpt.config_to_hf_dict(small_config(), head))
     theirs = getattr(transformers, head)(hf_config).eval()
     theirs.save_pretrained(tmp_path)
     ours = getattr(bm, head).from_pretrained(tmp_path, strict=True)
@@ -129,7 +132,7 @@ def test_transformers_directory_loads_in_bertlab(head: str, tmp_path: Path) -> N
 def test_pytorch_model_bin_is_read_with_weights_only(tmp_path: Path) -> None:
     torch.manual_seed(0)
     theirs = transformers.BertForMaskedLM(
-        transformers.BertConfig(**hf.config_to_hf_dict(small_config(), "BertForMaskedLM"))
+        transformers.BertConfig(**ckpt.config_to_hf_dict(small_config(), "BertForMaskedLM"))
     ).eval()
     theirs.config.to_json_file(tmp_path / "config.json")
     torch.save(theirs.state_dict(), tmp_path / "pytorch_model.bin")  # includes the tied decoder
@@ -149,7 +152,7 @@ def test_a_pickled_object_is_refused_not_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    small_config_dict = hf.config_to_hf_dict(small_config(), "BertModel")
+    small_config_dict = ckpt.config_to_hf_dict(small_config(), "BertModel")
     (tmp_path / "config.json").write_text(json.dumps(small_config_dict))
     with open(tmp_path / "pytorch_model.bin", "wb") as file:
         pickle.dump({"embeddings.word_embeddings.weight": _Exploit()}, file, protocol=2)
@@ -161,7 +164,7 @@ def test_a_pickled_object_is_refused_not_run(
 def test_sharded_safetensors_are_read(tmp_path: Path) -> None:
     torch.manual_seed(0)
     ours = bm.BertModel(small_config()).eval()
-    state = {k: v.contiguous() for k, v in hf.hf_state_dict(ours).items()}
+    state = {k: v.contiguous() for k, v in ckpt.hf_state_dict(ours).items()}
     names = sorted(state)
     half = len(names) // 2
     weight_map = {}
@@ -170,7 +173,7 @@ def test_sharded_safetensors_are_read(tmp_path: Path) -> None:
         weight_map.update(dict.fromkeys(part, shard))
     (tmp_path / "model.safetensors.index.json").write_text(json.dumps({"weight_map": weight_map}))
     (tmp_path / "config.json").write_text(
-        json.dumps(hf.config_to_hf_dict(ours.config, "BertModel"))
+        json.dumps(ckpt.config_to_hf_dict(ours.config, "BertModel"))
     )
     reloaded = bm.BertModel.from_pretrained(tmp_path, strict=True)
     torch.testing.assert_close(
@@ -185,7 +188,7 @@ def test_a_shard_outside_the_model_directory_is_refused(tmp_path: Path) -> None:
     (model_dir / "model.safetensors.index.json").write_text(
         json.dumps({"weight_map": {"x": "../outside.safetensors"}}))
     with pytest.raises(ValueError, match=r"'../outside.safetensors'.*outside"):
-        hf.read_checkpoint(model_dir)
+        ckpt.read_checkpoint(model_dir)
 
 
 def test_a_truncated_safetensors_file_is_named(tmp_path: Path) -> None:
@@ -231,7 +234,7 @@ def test_bare_encoder_into_a_classifier_initializes_the_head_with_a_warning(tmp_
     torch.testing.assert_close(
         classifier.bert(**inputs()).pooler_output, base(**inputs()).pooler_output
     )
-    with pytest.raises(hf.CheckpointMismatch, match="classifier.weight"):
+    with pytest.raises(ckpt.CheckpointMismatch, match="classifier.weight"):
         bm.BertForSequenceClassification.from_pretrained(tmp_path, strict=True)
 
 
@@ -286,7 +289,7 @@ def test_broken_checkpoints_are_reported_by_name(edit: str, message: str, tmp_pa
     else:
         state["encoder.layer.0.intermediate.dense.weight"] = torch.zeros(20, 16)
     save_file(state, tmp_path / "model.safetensors", metadata={"format": "pt"})
-    with pytest.raises(hf.CheckpointMismatch, match=message):
+    with pytest.raises(ckpt.CheckpointMismatch, match=message):
         bm.BertModel.from_pretrained(tmp_path)
 
 
@@ -295,7 +298,7 @@ def test_untied_decoder_is_refused(tmp_path: Path) -> None:
     state = load_file(tmp_path / "model.safetensors")
     state["cls.predictions.decoder.weight"] = torch.randn(len(VOCAB), 16)
     save_file(state, tmp_path / "model.safetensors", metadata={"format": "pt"})
-    with pytest.raises(hf.CheckpointMismatch, match="ties"):
+    with pytest.raises(ckpt.CheckpointMismatch, match="ties"):
         bm.BertForMaskedLM.from_pretrained(tmp_path)
 
 
@@ -303,7 +306,7 @@ def test_missing_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="config.json"):
         bm.BertModel.from_pretrained(tmp_path)
     (tmp_path / "config.json").write_text(
-        json.dumps(hf.config_to_hf_dict(small_config(), "BertModel"))
+        json.dumps(ckpt.config_to_hf_dict(small_config(), "BertModel"))
     )
     with pytest.raises(FileNotFoundError, match="model.safetensors"):
         bm.BertModel.from_pretrained(tmp_path)
