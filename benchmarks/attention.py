@@ -16,12 +16,11 @@ Ratios are bertlab's median time divided by the peer's (below 1 = bertlab is fas
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 from functools import partial
 
 import torch
+from measure import interleaved_medians
 from transformers import BertConfig
 from transformers.models.bert.modeling_bert import BertAttention
 
@@ -31,28 +30,6 @@ SHAPES = [  # (batch, seq_len, hidden, heads)
     (8, 128, 256, 4),
     (8, 128, 768, 12),
 ]
-
-
-def time_interleaved(
-    steps: list[Callable[[], torch.Tensor]], warmup: int, repeats: int, device: str
-) -> list[float]:
-    """Median seconds of one forward+backward per step, taking turns so load noise is shared."""
-    def sync() -> None:
-        if device == "cuda":
-            torch.cuda.synchronize()
-
-    for step in steps:
-        for _ in range(warmup):
-            step().backward()
-    sync()
-    times: list[list[float]] = [[] for _ in steps]
-    for _ in range(repeats):
-        for step, record in zip(steps, times, strict=True):
-            start = time.perf_counter()
-            step().backward()
-            sync()
-            record.append(time.perf_counter() - start)
-    return [statistics.median(record) for record in times]
 
 
 def build(hidden: int, heads: int, device: str) -> tuple[torch.nn.Module, ...]:
@@ -81,6 +58,11 @@ def build(hidden: int, heads: int, device: str) -> tuple[torch.nn.Module, ...]:
     return ours, mha, hf_eager, hf_sdpa
 
 
+def backward(loss: Callable[[], torch.Tensor]) -> None:
+    """One forward + backward: the step being timed."""
+    loss().backward()
+
+
 def loss(module: torch.nn.Module, *args: object, **kwargs: object) -> torch.Tensor:
     """A scalar from the module's first output, to run backward through."""
     return module(*args, **kwargs)[0].sum()
@@ -94,6 +76,7 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     device = args.device
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
     print(f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}")
     print(f"forward+backward, median of {args.repeats} interleaved runs "
@@ -129,7 +112,8 @@ def main() -> None:
                 partial(loss, hf_eager, x, additive),
                 partial(loss, hf_sdpa, x, boolean),
             ]
-            t = time_interleaved(steps, args.warmup, args.repeats, device)
+            t = interleaved_medians([partial(backward, step) for step in steps], args.warmup,
+                                    args.repeats, sync)
             shape = f"{batch},{seq_len},{hidden},{heads}"
             print(f"{shape:>14} {'yes' if masked else 'no':>4} "
                   + " ".join(f"{v * 1e3:8.2f}" for v in t)

@@ -31,16 +31,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
-from torch.profiler import ProfilerActivity, profile
-from torch.utils.flop_counter import FlopCounterMode
+from measure import Result, matmul_peak_flops, measure, pretraining_step, sparse_pretraining_loss
 
 from bertlab import hf
 from bertlab.model import BertConfig, BertForPreTraining, BertModel
@@ -52,27 +46,6 @@ SHAPES = {  # (layers, hidden, heads): Google's BERT-Tiny and BERT-Mini, and BER
     "mini": (4, 256, 4),
     "base": (12, 768, 12),
 }
-
-
-@dataclass
-class Result:
-    """One implementation's numbers for one workload."""
-
-    seconds: float
-    peak_bytes: int
-    flops: int
-
-
-def matmul_peak_flops(size: int = 2048, repeats: int = 5) -> float:
-    """Best fp32 FLOP/s of a square torch.mm on this machine: the ceiling a model can reach."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    torch.mm(a, b)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.mm(a, b)
-        best = min(best, time.perf_counter() - start)
-    return 2 * size**3 / best
 
 
 def pretraining_batch(batch: int, seq_len: int, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -95,76 +68,6 @@ def pretraining_batch(batch: int, seq_len: int, seed: int = 0) -> dict[str, torc
         "labels": labels,
         "next_sentence_label": torch.randint(0, 2, (batch,), generator=generator),
     }
-
-
-@contextmanager
-def quiet_stderr() -> Iterator[None]:
-    """Silence the profiler's C++ start/stop lines, which bypass Python's sys.stderr."""
-    saved = os.dup(2)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def peak_memory(step: Callable[[], object]) -> int:
-    """Highest bytes the torch CPU allocator holds during one step, above its level at the start."""
-    with quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        step()
-    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
-    held = peak = 0
-    for event in sorted(events, key=lambda e: e.start_ns()):
-        held += event.nbytes()
-        peak = max(peak, held)
-    return peak
-
-
-def count_flops(step: Callable[[], object]) -> int:
-    """Matmul and attention FLOPs of one step, as torch's FLOP counter sees them."""
-    with FlopCounterMode(display=False) as counter:
-        step()
-    return counter.get_total_flops()
-
-
-def measure(steps: list[Callable[[], object]], warmup: int, repeats: int) -> list[Result]:
-    """Median seconds per step (taking turns), then peak memory and FLOPs of one more step."""
-    for step in steps:
-        for _ in range(warmup):
-            step()
-    times: list[list[float]] = [[] for _ in steps]
-    for _ in range(repeats):
-        for step, record in zip(steps, times, strict=True):
-            start = time.perf_counter()
-            step()
-            record.append(time.perf_counter() - start)
-    return [
-        Result(statistics.median(record), peak_memory(step), count_flops(step))
-        for step, record in zip(steps, times, strict=True)
-    ]
-
-
-def sparse_pretraining_loss(model: SparseMlmPreTraining, batch: dict) -> torch.Tensor:
-    """The pretraining loss (mean MLM + NSP cross-entropy) through bertlab's sparse path."""
-    out = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"],
-                batch["labels"])
-    return (F.cross_entropy(out.prediction_logits, batch["labels"][out.prediction_mask])
-            + F.cross_entropy(out.seq_relationship_logits, batch["next_sentence_label"]))
-
-
-def pretraining_step(model: torch.nn.Module,
-                     loss: Callable[[], torch.Tensor]) -> Callable[[], None]:
-    """forward + loss + backward + fused AdamW step, for one model and its loss function."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
-
-    def step() -> None:
-        loss().backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    return step
 
 
 def training_steps(config: BertConfig, batch: dict) -> list[Callable[[], object]]:

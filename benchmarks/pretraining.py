@@ -12,7 +12,7 @@ positions (about 15% of the tokens), and the last layer only those positions and
 transformers computes logits at every position and lets cross-entropy ignore the rest. The
 plain `BertForPreTraining` (dense logits, like transformers) is timed too. The timing
 helpers (median of interleaved runs, profiler peak memory, FLOP counter, matmul peak) and
-the step functions are benchmarks/model.py's.
+the step functions are in benchmarks/measure.py, shared by every benchmark.
 
 Run: .venv/bin/python benchmarks/pretraining.py [--repeats 9] [--warmup 2] [--preset default]
 """
@@ -20,26 +20,14 @@ Run: .venv/bin/python benchmarks/pretraining.py [--repeats 9] [--warmup 2] [--pr
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
-import sys
-from pathlib import Path
 
+import measure
 import torch
 
 from bertlab import hf
 from bertlab.pretraining import build_model, collate, get_preset, prepare_data
 from bertlab.sparse_mlm import SparseMlmPreTraining
-
-
-def _model_benchmark():  # noqa: ANN202 - a module
-    """benchmarks/model.py, loaded by path (benchmarks/ is a folder of scripts, not a package)."""
-    path = Path(__file__).with_name("model.py")
-    spec = importlib.util.spec_from_file_location("bertlab_model_benchmark", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def main() -> None:
@@ -52,7 +40,6 @@ def main() -> None:
 
     import transformers
 
-    bench = _model_benchmark()
     preset = get_preset(args.preset)
     data = prepare_data(preset)
     batch = collate([data.train.example(i) for i in range(preset.batch_size)],
@@ -69,16 +56,16 @@ def main() -> None:
         ours.eval(), theirs.eval()
         expected = theirs(**batch).loss
         torch.testing.assert_close(ours(**batch).loss, expected, rtol=1e-4, atol=1e-4)
-        torch.testing.assert_close(bench.sparse_pretraining_loss(sparse, batch), expected,
+        torch.testing.assert_close(measure.sparse_pretraining_loss(sparse, batch), expected,
                                    rtol=1e-4, atol=1e-4)
         ours.train(), theirs.train()
-    steps = [bench.pretraining_step(ours, lambda: bench.sparse_pretraining_loss(sparse, batch)),
-             bench.pretraining_step(theirs, lambda: theirs(**batch).loss),
-             bench.pretraining_step(plain, lambda: plain(**batch).loss)]
+    steps = [measure.pretraining_step(ours, lambda: measure.sparse_pretraining_loss(sparse, batch)),
+             measure.pretraining_step(theirs, lambda: theirs(**batch).loss),
+             measure.pretraining_step(plain, lambda: plain(**batch).loss)]
 
-    peak = bench.matmul_peak_flops()
+    peak = measure.matmul_peak_flops()
     load_before = os.getloadavg()[0]
-    mine, hf_result, plain_result = bench.measure(steps, args.warmup, args.repeats)
+    mine, hf_result, plain_result = measure.measure(steps, args.warmup, args.repeats)
     config = ours.config
     print(f"load average before: {load_before:.2f} (the machine is shared: timings are "
           "pessimistic when others run)")
