@@ -14,42 +14,36 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bertlab.environment import ARTIFACTS_ENV
+from bertlab.fill_in import fill_in_input
 from bertlab.model import IGNORE_INDEX, BertConfig, BertForPreTraining
 from bertlab.pretraining import (
     EvalResult,
-    FillInResult,
     FillMaskExplorer,
     LiveLossPlot,
     MaskingScheme,
     Pretrainer,
     PretrainingDataset,
     StepLog,
-    TrainingConfig,
     _positional_guesses,
     collate,
     epoch_order,
-    fill_in_input,
-    linear_warmup_decay,
-    load_corpus,
     make_nsp_pairs,
     mask_tokens,
     nsp_by_negative_kind,
     predict_masked,
-    prepare_data,
     pretraining_loss_sums,
     score_heads_on_copies,
     score_heads_on_subjects,
     tokenize_documents,
     truncate_pair,
-    word_class,
 )
 from bertlab.pretraining import (
     epoch_batches as pt_epoch_batches,
 )
 from bertlab.tinyworld.corpus import generate_corpus
-from bertlab.tinyworld.ngram import HELD_OUT, Blank, fill_in_benchmark
+from bertlab.tinyworld.ngram import HELD_OUT, fill_in_benchmark
 from bertlab.tokenizer import BertTokenizer
+from bertlab.train import TrainingConfig
 
 MAX_SEQ = 48
 
@@ -292,15 +286,6 @@ def test_sparse_mlm_logits_equal_the_dense_computation(dataset, tokenizer):
     assert int(counts["mlm_correct"]) == int((guesses == batch["labels"][selected]).sum())
 
 
-def test_learning_rate_warms_up_then_decays_to_zero():
-    values = [linear_warmup_decay(step, 10, 100) for step in range(101)]
-    assert values[0] == pytest.approx(1 / 11)
-    assert max(values) == values[10] == 1.0
-    assert all(a < b for a, b in zip(values[:10], values[1:11], strict=True))
-    assert all(a > b for a, b in zip(values[10:100], values[11:101], strict=True))
-    assert values[100] == 0.0 and values[55] == pytest.approx(0.5)
-
-
 def test_epoch_order_is_a_permutation_fixed_by_seed_and_epoch():
     assert sorted(epoch_order(50, 3, 1)) == list(range(50))
     assert epoch_order(50, 3, 1) == epoch_order(50, 3, 1)
@@ -496,73 +481,9 @@ def test_a_damaged_checkpoint_file_is_named(dataset, tokenizer, tmp_path, damage
         run(dataset, tokenizer, 3, tmp_path).load_checkpoint()
 
 
-def _write_corpus(path, documents, separator="\n\n"):
-    path.write_text(separator.join("\n".join(doc) for doc in documents) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.mark.parametrize("layout", ["one_sentence_each", "double_spaced"])
-def test_text_that_cannot_make_both_kinds_of_nsp_pair_is_refused(world, tmp_path, layout):
-    documents = world.as_documents()[:60]
-    if layout == "one_sentence_each":
-        documents = [[sentence] for doc in documents for sentence in doc]
-        path = _write_corpus(tmp_path / "corpus.txt", documents)
-    else:  # every line followed by a blank line
-        path = tmp_path / "corpus.txt"
-        path.write_text("".join(f"{s}\n\n" for doc in documents for s in doc), encoding="utf-8")
-    with pytest.raises(ValueError, match=r"0 true-next and \d+ random-next.*blank line only "
-                                         r"between documents"):
-        prepare_data("tiny", path)
-    good = prepare_data("tiny", _write_corpus(tmp_path / "good.txt", world.as_documents()[:60]))
-    share = sum(p.is_random_next for p in good.train.pairs) / len(good.train)
-    assert 0.4 < share < 0.6
-
-
-def test_a_corpus_in_another_encoding_is_named_with_its_line(tmp_path):
-    path = tmp_path / "latin1.txt"
-    path.write_bytes("The cat sat.\nIt slept.\n\nCaf\u00e9 food was good.\n".encode("latin-1"))
-    with pytest.raises(ValueError, match=r"latin1\.txt is not UTF-8 text: line 4 .*cp1252"):
-        load_corpus(path)
-
-
 def test_trainer_rejects_batches_that_do_not_split(dataset, tokenizer):
     with pytest.raises(ValueError, match="split evenly"):
         run(dataset, tokenizer, 2, batch_size=6, accumulation_steps=4)
-
-
-# ----------------------------------------------------------------------------- fill-in
-
-
-def test_fill_in_input_masks_the_word_in_its_context(world, tokenizer):
-    documents = world.as_documents()
-    words = ("the", "dog", "ate", "an", "apple", ".")
-    blank = Blank(words, 4, "apple", 0, 1)
-    document = ["Sam lived in Oakton.", "The dog ate an apple.", "It was happy."]
-    ids, types, positions, answer = fill_in_input(blank, document, tokenizer, 64)
-    assert answer == tokenizer.convert_tokens_to_ids(tokenizer.tokenize("apple"))
-    assert [ids[p] for p in positions] == [tokenizer.mask_token_id] * len(answer)
-    tokens = tokenizer.convert_ids_to_tokens(ids)
-    assert tokens[0] == "[CLS]" and tokens.count("[SEP]") == 2 and tokens[-1] == "[SEP]"
-    first_sep = tokens.index("[SEP]")
-    # segment A is the sentence before; the blank's sentence starts segment B
-    assert tokenizer.decode(ids[1:first_sep]) == "sam lived in oakton."
-    assert types == [0] * (first_sep + 1) + [1] * (len(ids) - first_sep - 1)
-    assert positions[0] > first_sep
-    # a tight budget keeps the blank's sentence and drops context
-    ids, types, positions, _ = fill_in_input(blank, document, tokenizer, 12)
-    assert len(ids) <= 12 and [ids[p] for p in positions] == [tokenizer.mask_token_id] * len(
-        answer)
-    assert len(documents) > 0
-
-
-def test_fill_in_result_counts_exact_words():
-    blanks = [Blank(("a", "dog", "ran"), 1, "dog", 0, 0), Blank(("mia", "ran"), 0, "mia", 0, 1),
-              Blank(("it", "ran"), 1, "ran", 0, 2)]
-    result = FillInResult(blanks, ["dog", "mia", "sat"])
-    assert result.hits == 2 and result.accuracy == pytest.approx(2 / 3)
-    classes = result.by_class()
-    assert classes["animal"] == (1, 1.0) and classes["verb"] == (1, 0.0)
-    assert word_class("Mia") == "name" and word_class("the") == "function word"
 
 
 # ----------------------------------------------------------------------------- looking at it
@@ -731,26 +652,3 @@ def test_epoch_batches_group_lengths_and_cover_the_epoch():
     shuffled = epoch_order(1000, 2, 1)
     plain = [shuffled[i:i + 16] for i in range(0, 992, 16)]
     assert padding(batches) < 0.2 * padding(plain)
-
-
-def test_a_longer_presets_model_stands_in_for_the_default(tokenizer, tmp_path, monkeypatch):
-    from bertlab import pretraining
-
-    monkeypatch.setenv(ARTIFACTS_ENV, str(tmp_path))
-    main = tmp_path / pretraining.PRETRAINED_MODEL_DIR
-    saved = tiny_model(tokenizer.vocab_size)
-    saved.save_pretrained(main, tokenizer=tokenizer)
-    (main / pretraining.RUN_INFO).write_text(json.dumps({"preset": "long"}))
-
-    def no_training(*args, **kwargs):
-        raise AssertionError("a saved model of a longer preset should have been loaded")
-
-    monkeypatch.setattr(pretraining, "pretrain", no_training)
-    model, loaded_tokenizer = pretraining.load_or_pretrain("default", progress=False)
-    assert loaded_tokenizer.vocab == tokenizer.vocab
-    assert torch.equal(model.bert.embeddings.word_embeddings.weight,
-                       saved.bert.embeddings.word_embeddings.weight)
-    # a run of a shorter preset keeps out of the longer model's way, a longer one replaces it
-    assert pretraining.pretrained_model_dir("default") == tmp_path / "tinybert-default"
-    assert pretraining.pretrained_model_dir("long") == main
-    assert list(pretraining.PRESETS).index("long") > list(pretraining.PRESETS).index("default")
