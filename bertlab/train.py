@@ -30,6 +30,7 @@ class TrainingConfig:
     learning_rate: float = 1e-3
     warmup_fraction: float = 0.06
     weight_decay: float = 0.01
+    adam_epsilon: float = 1e-6  # BERT pretraining's; fine-tuning keeps torch's 1e-8
     max_grad_norm: float = 1.0
     accumulation_steps: int = 1
     eval_every: int = 100  # 0: only at the end
@@ -136,7 +137,8 @@ class Trainer:
         # interrupted: by Ctrl-C; stop_requested: set by a hook or callback (early stopping)
         self.interrupted = self.stop_requested = False
         self.optimizer = torch.optim.AdamW(adamw_param_groups(model, config.weight_decay),
-                                           lr=config.learning_rate, betas=(0.9, 0.999), eps=1e-6)
+                                           lr=config.learning_rate, betas=(0.9, 0.999),
+                                           eps=config.adam_epsilon)
         warmup, steps = config.warmup_steps, config.steps
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: linear_warmup_decay(step, warmup, steps))

@@ -70,11 +70,11 @@ def test_entities_are_labelled_on_first_pieces(world, tokenizer) -> None:  # typ
     data = ft.encode_entities(tokenizer, examples, max_length=64)
     split_words = 0
     for index, (words, tags) in enumerate(examples):
-        labels = data.features["labels"][index].tolist()
+        labels = data.features["labels"][index]
         ids = data.word_ids[index]
         _, spans = detokenize(words)
         text, _ = detokenize(words)
-        tokens = data.features["input_ids"][index].tolist()
+        tokens = data.features["input_ids"][index]
         offsets = tokenizer.encode(text, max_length=64).offsets
         for word, (start, end) in enumerate(spans):
             positions = [i for i, w in enumerate(ids) if w == word]
@@ -103,7 +103,7 @@ def test_answer_offsets_round_trip(world, tokenizer) -> None:  # type: ignore[no
         start = int(data.features["start_positions"][index])
         end = int(data.features["end_positions"][index])
         assert 0 < start <= end
-        assert data.features["token_type_ids"][index, start] == 1  # inside the passage
+        assert data.features["token_type_ids"][index][start] == 1  # inside the passage
         assert ft.span_text(example.context, data.offsets[index], start, end) == example.answer
 
 
@@ -115,7 +115,7 @@ def test_truncated_answers_point_at_cls(world, tokenizer) -> None:  # type: igno
     assert cut and kept
     for i in cut:
         assert data.features["start_positions"][i] == data.features["end_positions"][i] == 0
-        offsets = [o for o, t in zip(data.offsets[i], data.features["token_type_ids"][i].tolist(),
+        offsets = [o for o, t in zip(data.offsets[i], data.features["token_type_ids"][i],
                                      strict=True) if t == 1 and o is not None]
         answer_end = examples[i].answer_start + len(examples[i].answer)
         assert offsets[-1][1] < answer_end  # the passage really stops before the answer ends
@@ -219,11 +219,29 @@ def test_select_cuts_every_field_alike(world, tokenizer) -> None:  # type: ignor
     part = data.select([5, 2])
     assert len(part) == 2
     assert part.examples == [data.examples[5], data.examples[2]]
-    assert torch.equal(part.features["input_ids"][1], data.features["input_ids"][2])
-    assert torch.equal(part.passage_mask[0], data.passage_mask[5])
+    assert part.features["input_ids"][1] == data.features["input_ids"][2]
+    assert part.passage_mask[0] == data.passage_mask[5]
     assert part.offsets[1] == data.offsets[2]
     with pytest.raises(IndexError):
         data.select([20])
+
+
+def test_batches_are_padded_to_their_longest_example(world, tokenizer) -> None:  # type: ignore[no-untyped-def]
+    data = ft.encode_entities(tokenizer, world.ner_examples()[:12], max_length=64)
+    lengths = [len(ids) for ids in data.features["input_ids"]]
+    assert len(set(lengths)) > 1, "the encodings are stored unpadded"
+    rows = [3, 0, 7]
+    batch = data.batch(rows)
+    longest = max(lengths[i] for i in rows)
+    assert batch["input_ids"].shape == batch["labels"].shape == (3, longest)
+    for row, i in enumerate(rows):
+        n = lengths[i]
+        assert batch["input_ids"][row, :n].tolist() == data.features["input_ids"][i]
+        assert batch["attention_mask"][row].tolist() == [1] * n + [0] * (longest - n)
+        assert (batch["input_ids"][row, n:] == tokenizer.pad_token_id).all()
+        assert (batch["labels"][row, n:] == IGNORE_INDEX).all()
+    qa = ft.encode_questions(tokenizer, world.qa_examples()[:5])
+    assert qa.batch([0, 1])["start_positions"].tolist() == qa.features["start_positions"][:2]
 
 
 def test_bad_inputs_raise_clear_errors(tokenizer) -> None:  # type: ignore[no-untyped-def]
@@ -294,13 +312,6 @@ def test_early_stopping_keeps_the_best_epoch(tokenizer) -> None:  # type: ignore
     assert result.best_epoch == 1 and result.stopped_early
     assert len(result.train_loss) == len(result.validation) == 3
     assert result.steps == 3 * math.ceil(32 / settings.batch_size)
-
-
-def test_linear_schedule_warms_up_then_decays() -> None:
-    values = [ft.linear_schedule(step, total=10, warmup=2) for step in range(11)]
-    assert values[:3] == [0.5, 1.0, 1.0]
-    assert values[-1] == 0.0
-    assert all(a >= b for a, b in zip(values[1:], values[2:], strict=False))
 
 
 def test_qa_predictions_are_passage_text(world, tokenizer) -> None:  # type: ignore[no-untyped-def]
