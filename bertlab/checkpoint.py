@@ -34,12 +34,20 @@ CHECKPOINT_DIR = "checkpoint"  # beside it, while one is being replaced: .partia
 STATE_FILE = "trainer_state.json"
 
 
-def save(trainer: Any, target: Path) -> Path:
+def directory(trainer: Any) -> Path:
+    """Where a trainer's checkpoint lives: output_dir/checkpoint."""
+    if trainer.output_dir is None:
+        raise ValueError("this trainer has no output_dir to save checkpoints in")
+    return trainer.output_dir / CHECKPOINT_DIR
+
+
+def save(trainer: Any, target: Path | None = None) -> Path:
     """Write what a resume needs to target.partial, trainer_state.json last, then swap it in.
 
     That is the weights (and tokenizer), AdamW's moments, the schedule, the step, the log, and
     every process's RNG state (its dropout stream); rank 0 writes all but the RNG states.
     """
+    target = target if target is not None else directory(trainer)
     rank, barrier = trainer.dist.rank, trainer.dist.barrier
     partial = target.with_name(target.name + ".partial")
     if rank == 0:
@@ -78,10 +86,10 @@ def load(trainer: Any, source: Path | None = None) -> None:
     crash while saving may have left it beside checkpoint/). Every file must match its digest.
     """
     if source is None:
+        source = directory(trainer)
         if trainer.dist.rank == 0:
-            recover_checkpoint(trainer.checkpoint_dir().parent)
+            recover_checkpoint(source.parent)
         trainer.dist.barrier()
-        source = trainer.checkpoint_dir()
     state = read_state(source)
     saved = state["training_config"]
     schedule = ("steps", "batch_size", "learning_rate", "warmup_fraction", "seed")
@@ -141,6 +149,13 @@ def rng_state(device: torch.device) -> dict[str, Tensor]:
     if device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(device)
     return state
+
+
+def seeded_rng_state(seed: int, device: torch.device) -> dict[str, Tensor]:
+    """The RNG state torch.manual_seed(seed) makes, without touching the global RNG."""
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        return rng_state(device)
 
 
 def set_rng_state(state: dict[str, Tensor], device: torch.device) -> None:
@@ -253,6 +268,35 @@ def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> dict[str, Tensor]:
             tensors[f"state.{index}.{key}"] = value.detach().contiguous().cpu()
     return tensors
 
+
+
+@contextmanager
+def interruptible(trainer: Any) -> Iterator[StopRequest]:
+    """Run a trainer's steps on its own RNG stream, so that Ctrl-C loses nothing.
+
+    The global RNG is forked (and restored afterwards), so other code cannot shift the dropout
+    stream, and the stream is kept in trainer.rng_state. Ctrl-C asks to stop after the current
+    step (a second one stops at once); a KeyboardInterrupt inside a step undoes the step (its
+    gradients and RNG draws) and sets trainer.interrupted. One during the optimizer update
+    itself is raised: the weights are half-updated, the last checkpoint is what remains.
+    """
+    stop = StopRequest()
+    devices = [trainer.device] if trainer.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices), stop.installed():
+        set_rng_state(trainer.rng_state, trainer.device)
+        trainer._training = True
+        try:
+            yield stop
+        except KeyboardInterrupt:
+            if trainer._optimizer_stepping:
+                raise
+            if trainer._in_step:
+                trainer.optimizer.zero_grad(set_to_none=True)
+                set_rng_state(trainer._step_start_rng, trainer.device)
+            trainer.interrupted = True
+        finally:
+            trainer.rng_state = rng_state(trainer.device)
+            trainer._training = trainer._in_step = False
 
 
 class StopRequest:

@@ -1,11 +1,16 @@
 """One training loop for pretraining (chapter 05) and fine-tuning (chapter 06).
 
-Like minGPT's trainer, `Trainer` knows nothing about BERT: a subclass says what each optimizer
-step trains on and what its loss is. The loop does the rest, each in a few lines: AdamW, warmup
-then linear decay, clipping, accumulation, DistributedDataParallel under torchrun, an
-evaluation hook, callbacks, Ctrl-C, and checkpoints that resume to the very same numbers (their
-file work is in `bertlab.checkpoint`, off the reading path).
+Like minGPT's trainer, `Trainer` knows nothing about BERT. A subclass says what optimizer step
+`step` trains on, `examples(step)` (all processes' shares; a function of the step, so a resume
+sees the same), how a micro-batch of them becomes tensors, `collate(examples)`, its loss terms,
+`loss(batch)` {name: tensor} computed with self.module, and what each term's total over the
+step is divided by, `divisors(examples)` (a sum: its count, so any split of the step into
+micro-batches and processes gives the same update; a mean: 1). The loop does the rest, each in
+a few lines: AdamW, warmup then linear decay, clipping, accumulation, DistributedDataParallel
+under torchrun, an evaluation hook, callbacks, Ctrl-C, and checkpoints that resume to the very
+same numbers (their file work is in `bertlab.checkpoint`, off the reading path).
 """
+
 from __future__ import annotations
 
 import time
@@ -105,13 +110,8 @@ class TrainingHistory:
 class Trainer:
     """The loop: steps, evaluation, callbacks, checkpoints and exact resume, for any model.
 
-    A subclass defines `examples(step)`, the global batch of optimizer step `step` (every
-    process's share; a function of the step, so a resume sees the same), `collate(examples)`,
-    one micro-batch's tensors, `loss(batch)`, its loss terms {name: tensor} computed with
-    self.module, and `divisors(examples)`, what each term's total over the step is divided by
-    (a sum: its count, so any split into micro-batches and processes gives the same update; a
-    mean: 1). `evaluate(trainer)` runs every eval_every steps and at the end; what it returns
-    (unless None) is logged and passed, like each step's record, to `callback(trainer, record)`.
+    `evaluate(trainer)` runs every eval_every steps and at the end; what it returns (unless
+    None) is logged and passed, like each step's record, to every `callback(trainer, record)`.
     """
 
     step_record: Callable[..., Any] = StepLoss  # what step_log makes, read back from checkpoints
@@ -148,9 +148,8 @@ class Trainer:
             self.module = nn.parallel.DistributedDataParallel(self.module, device_ids=ids)
         # this process's dropout stream, owned by the trainer: code that draws random numbers
         # between or during train() calls (callbacks too) cannot shift it
-        with self._own_rng():
-            torch.manual_seed(config.seed * 1009 + self.dist.rank)
-            self.rng_state = checkpoint.rng_state(self.device)
+        self.rng_state = checkpoint.seeded_rng_state(config.seed * 1009 + self.dist.rank,
+                                                     self.device)
         self._training = self._in_step = self._optimizer_stepping = False
 
     # -- what a subclass says (besides examples, collate, loss and divisors) -----------------
@@ -227,29 +226,15 @@ class Trainer:
         """
         end = self.config.steps if until is None else min(until, self.config.steps)
         self.interrupted = self.stop_requested = False
-        ctrl_c = checkpoint.StopRequest()
         from tqdm.auto import tqdm  # a widget in a notebook: imported only to train
 
         with tqdm(total=self.config.steps, initial=self.step, desc=self.desc, unit="step",
                   disable=not self.progress, mininterval=1.0, dynamic_ncols=True) as bar, \
-                self._own_rng(), ctrl_c.installed():
-            checkpoint.set_rng_state(self.rng_state, self.device)
-            self._training = True
-            try:
-                while self.step < end and not (self.interrupted or self.stop_requested):
-                    self._run_step(bar)
-                    stop = torch.tensor([float(ctrl_c.requested)], device=self.device)
-                    self.interrupted = bool(self.dist.sum(stop) > 0)  # all processes stop
-            except KeyboardInterrupt:
-                if self._optimizer_stepping:
-                    raise  # the weights are half-updated: keep the last checkpoint
-                if self._in_step:  # undo the step: drop its gradients, rewind its RNG
-                    self.optimizer.zero_grad(set_to_none=True)
-                    checkpoint.set_rng_state(self._step_start_rng, self.device)
-                self.interrupted = True
-            finally:
-                self.rng_state = checkpoint.rng_state(self.device)
-                self._training = self._in_step = False
+                checkpoint.interruptible(self) as ctrl_c:  # on the trainer's own RNG stream
+            while self.step < end and not (self.interrupted or self.stop_requested):
+                self._run_step(bar)
+                stop = torch.tensor([float(ctrl_c.requested)], device=self.device)
+                self.interrupted = bool(self.dist.sum(stop) > 0)  # all processes stop
         if self.interrupted:
             where = self.save_checkpoint() if self.output_dir is not None else None
             if self.dist.rank == 0:
@@ -281,15 +266,10 @@ class Trainer:
 
     # -- checkpoints: everything a resume needs, swapped in atomically ------------------------
 
-    def checkpoint_dir(self) -> Path:
-        """Where this run's checkpoint lives: output_dir/checkpoint."""
-        if self.output_dir is None:
-            raise ValueError("this trainer has no output_dir to save checkpoints in")
-        return self.output_dir / checkpoint.CHECKPOINT_DIR
-
     def save_checkpoint(self, directory: str | Path | None = None) -> Path:
-        """Save weights, optimizer, schedule, step, log and every process's RNG state."""
-        return checkpoint.save(self, Path(directory) if directory else self.checkpoint_dir())
+        """Save weights, optimizer, schedule, step, log and every process's RNG state (by
+        default to output_dir/checkpoint)."""
+        return checkpoint.save(self, Path(directory) if directory else None)
 
     def load_checkpoint(self, directory: str | Path | None = None) -> None:
         """Restore what save_checkpoint wrote (by default the newest complete checkpoint in
