@@ -130,6 +130,9 @@ def get_preset(name: str | Preset) -> Preset:
     return PRESETS[name]
 
 
+# ============================================================================ data
+
+
 @dataclass
 class PretrainingData:
     """A corpus made ready for pretraining: tokenizer, pair datasets, and held-out material."""
@@ -204,6 +207,9 @@ def build_model(preset: Preset, vocab_size: int, seed: int = 0) -> BertForPreTra
     """A freshly initialized BertForPreTraining of a preset's size; the seed fixes the weights."""
     torch.manual_seed(seed)
     return BertForPreTraining(preset.model_config(vocab_size))
+
+
+# ============================================================ a run: pretrain, resume checks
 
 
 @dataclass
@@ -428,6 +434,9 @@ def save_run(run: PretrainingRun, directory: str | Path,
         info["held_out_as_saved"] = asdict(run.trainer.evaluate_held_out(model=saved))
     (directory / RUN_INFO).write_text(json.dumps(info, indent=1) + "\n")
     return directory
+
+
+# ============================================================ chapter 06's pretrained model
 
 
 def _saved_preset(directory: Path) -> str | None:

@@ -29,17 +29,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
+import ipywidgets as widgets  # (moves): used only by the last part of this module
 import torch
 import torch.nn.functional as F
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure  # (moves)
 from torch import Tensor, nn
 
-from bertlab.fill_in import _word_class_table, _word_ids, fill_in_input, word_class
+from bertlab.fill_in import _word_class_table, _word_ids, fill_in_input, word_class  # (moves)
 from bertlab.model import IGNORE_INDEX, BertForPreTraining
 from bertlab.tokenizer import CONTINUATION, BertTokenizer
 from bertlab.train import Trainer, TrainingConfig
-from bertlab.viz import _FigureView
+from bertlab.viz import _FigureView  # (moves)
 
 MASK_PROB = 0.15  # share of tokens the model must predict
 MAX_PREDICTIONS = 20  # cap per sequence (the reference uses 20 for 128-token sequences)
