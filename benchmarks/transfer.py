@@ -92,7 +92,7 @@ def main() -> None:
     pretrained = args.pretrained
     if pretrained is None:
         from bertlab.environment import artifacts_dir
-        from bertlab.pretraining import PRETRAINED_MODEL_DIR, load_or_pretrain
+        from bertlab.pretrain import PRETRAINED_MODEL_DIR, load_or_pretrain
 
         load_or_pretrain("default")
         pretrained = artifacts_dir() / PRETRAINED_MODEL_DIR

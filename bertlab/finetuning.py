@@ -9,8 +9,9 @@ a little on labelled examples. TinyWorld supplies three tasks, one per head:
 - span question answering (question + passage -> answer) scores every passage token as the
   answer's start and as its end, and maps the best span back to characters via offsets.
 
-`fine_tune` trains any of them the same way (AdamW, linear warm-up and decay, early stopping
-on a validation split, seeded), and each dataset scores its own predictions: accuracy and F1,
+`fine_tune` trains any of them with the loop pretraining uses (`bertlab.train`: AdamW, warmup
+and linear decay, clipping), one epoch after another with early stopping on a validation split,
+seeded; each dataset scores its own predictions: accuracy and F1,
 entity-level F1 (the CoNLL / seqeval rule, written here), and SQuAD's exact match and token F1.
 `learning_curve` measures what pretraining buys: test accuracy against the number of labels.
 """
@@ -41,12 +42,19 @@ from bertlab.model import (
     BertForTokenClassification,
     BertPreTrainedModel,
 )
-from bertlab.tinyworld.corpus import LabeledReview, QAExample, SentimentSplit, detokenize
+from bertlab.pretraining import collate, epoch_order
+from bertlab.tinyworld.corpus import (
+    ENTITY_LABELS,
+    LabeledReview,
+    QAExample,
+    SentimentSplit,
+    detokenize,
+)
 from bertlab.tokenizer import BertTokenizer, Encoding
+from bertlab.train import Trainer, TrainingConfig
 
 SENTIMENT_LABELS = ("negative", "positive")
-ENTITY_TYPES = ("PER", "LOC", "ORG")
-NER_LABELS = ("O", *(f"{prefix}-{kind}" for kind in ENTITY_TYPES for prefix in "BI"))
+NER_LABELS = ("O", *(f"{prefix}-{kind}" for kind in ENTITY_LABELS for prefix in "BI"))
 MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 
 # ---------------------------------------------------------------------------------------------
@@ -304,32 +312,24 @@ def _tensor(rows: Sequence[Sequence[int]] | Sequence[int]) -> Tensor:
     return torch.tensor(rows, dtype=torch.long)
 
 
-def _trim(batch: dict[str, Tensor]) -> dict[str, Tensor]:
-    """Cut a batch's (B, T) tensors to its longest real sequence: padding costs compute."""
-    length = int(batch["attention_mask"].sum(1).max())
-    full = batch["input_ids"].size(1)
-    return {
-        name: value[:, :length] if value.dim() == 2 and value.size(1) == full else value
-        for name, value in batch.items()
-    }
-
-
 @dataclass
 class TaskData:
-    """A task's encoded examples: tensors for the model plus what is needed to score it.
+    """A task's encoded examples: model inputs and labels, plus what is needed to score them.
 
-    `features` holds the model inputs and labels, (N, T) or (N,) each, under the names the
-    model's forward takes. Other list or tensor fields hold one entry per example, so
-    `select` can cut every field the same way.
+    `features` holds, under the names the model's forward takes, one entry per example: a
+    token list (input_ids, token_type_ids, per-token labels) or a number (a class, an answer
+    position). Batches are padded as they are made, by the collate pretraining uses. Other list
+    or tensor fields hold one entry per example too, so `select` cuts every field the same way.
     """
 
-    features: dict[str, Tensor]
+    features: dict[str, list[Any]]
+    pad_id: int  # the tokenizer's [PAD]
 
     model_class: ClassVar[type[BertPreTrainedModel]] = BertPreTrainedModel
     main_metric: ClassVar[str] = ""
 
     def __len__(self) -> int:
-        return self.features["input_ids"].size(0)
+        return len(self.features["input_ids"])
 
     def select(self: DataT, indices: Sequence[int]) -> DataT:
         """A new dataset with the given examples, in the given order."""
@@ -338,30 +338,26 @@ class TaskData:
             raise IndexError(
                 f"indices must lie in [0, {len(self)}), got {min(indices)}..{max(indices)}"
             )
-        index = torch.tensor(indices, dtype=torch.long)
         changes: dict[str, Any] = {}
         for item in fields(self):
             value = getattr(self, item.name)
             if isinstance(value, dict):
-                changes[item.name] = {name: t[index] for name, t in value.items()}
+                changes[item.name] = {name: [v[i] for i in indices] for name, v in value.items()}
             elif isinstance(value, Tensor):
-                changes[item.name] = value[index]
+                changes[item.name] = value[torch.tensor(indices, dtype=torch.long)]
             elif isinstance(value, list):
                 changes[item.name] = [value[i] for i in indices]
         return replace(self, **changes)
 
-    def batches(
-        self, batch_size: int, generator: torch.Generator | None = None
-    ) -> Iterator[dict[str, Tensor]]:
-        """Yield trimmed batches, shuffled when a generator is given, in order otherwise."""
-        order = (
-            torch.randperm(len(self), generator=generator)
-            if generator is not None
-            else torch.arange(len(self))
-        )
+    def batch(self, rows: Sequence[int]) -> dict[str, Tensor]:
+        """Examples `rows` as one batch, padded to its longest: (B, T) and (B,) tensors."""
+        return collate([{name: v[i] for name, v in self.features.items()} for i in rows],
+                       self.pad_id)
+
+    def batches(self, batch_size: int) -> Iterator[dict[str, Tensor]]:
+        """Every example, in order, batch_size at a time."""
         for start in range(0, len(self), batch_size):
-            rows = order[start : start + batch_size]
-            yield _trim({name: value[rows] for name, value in self.features.items()})
+            yield self.batch(range(start, min(len(self), start + batch_size)))
 
     def outputs(
         self, model: BertPreTrainedModel, batch_size: int = 64
@@ -400,7 +396,7 @@ def check_model_for(model: BertPreTrainedModel, data: TaskData) -> None:
             f"{type(model).__name__}; build one with {data.model_class.__name__}.from_pretrained"
         )
     vocab_size = model.config.vocab_size
-    top = int(data.features["input_ids"].max()) if len(data) else 0
+    top = max((max(row) for row in data.features["input_ids"]), default=0)
     if top >= vocab_size:
         raise ValueError(
             f"the data holds token id {top} but the model's vocabulary has {vocab_size} tokens: "
@@ -411,6 +407,12 @@ def check_model_for(model: BertPreTrainedModel, data: TaskData) -> None:
 def _check_length(max_length: int) -> None:
     if not isinstance(max_length, int) or max_length < 8:
         raise ValueError(f"max_length must be an int >= 8, got {max_length!r}")
+
+
+def _features(encodings: Sequence[Encoding]) -> dict[str, list[Any]]:
+    """The token lists a model reads, one per example (collate adds attention_mask)."""
+    return {"input_ids": [e.input_ids for e in encodings],
+            "token_type_ids": [e.token_type_ids for e in encodings]}
 
 
 @dataclass
@@ -464,10 +466,10 @@ def encode_sentences(
         labels.append(label)
     if not texts:
         raise ValueError("no examples to encode")
-    batch = tokenizer(texts, max_length=max_length, padding=True, truncation=True)
-    features = {name: batch[name] for name in MODEL_INPUTS}
-    features["labels"] = _tensor(labels)
-    return SentenceClassificationData(features, texts, labels, tuple(label_names))
+    features = _features(tokenizer.encode_batch(texts, max_length=max_length, padding=False))
+    features["labels"] = labels
+    return SentenceClassificationData(features, tokenizer.pad_token_id, texts, labels,
+                                      tuple(label_names))
 
 
 @dataclass
@@ -489,7 +491,7 @@ class TokenClassificationData(TaskData):
             token_predictions += output.logits.argmax(-1).tolist()  # (B, T') -> lists
         tags = []
         for words, word_ids, row in zip(self.words, self.word_ids, token_predictions, strict=True):
-            ids = word_predictions(word_ids[: len(row)], row, len(words))
+            ids = word_predictions(word_ids, row[: len(word_ids)], len(words))
             tags.append([self.label_names[i] for i in ids])
         return tags
 
@@ -528,19 +530,15 @@ def encode_entities(
         all_tags.append(list(tags))
     if not texts:
         raise ValueError("no sentences to encode")
-    encodings = tokenizer.encode_batch(texts, max_length=max_length, padding=True)
+    encodings = tokenizer.encode_batch(texts, max_length=max_length, padding=False)
     word_ids = [word_ids_from_offsets(e.offsets, s) for e, s in zip(encodings, spans, strict=True)]
-    labels = [
+    features = _features(encodings)
+    features["labels"] = [
         align_labels_to_tokens(ids, [label_ids[t] for t in tags])
         for ids, tags in zip(word_ids, all_tags, strict=True)
     ]
-    features = _features(encodings)
-    features["labels"] = _tensor(labels)
-    return TokenClassificationData(features, all_words, all_tags, word_ids, tuple(label_names))
-
-
-def _features(encodings: Sequence[Encoding]) -> dict[str, Tensor]:
-    return {name: _tensor([getattr(e, name) for e in encodings]) for name in MODEL_INPUTS}
+    return TokenClassificationData(features, tokenizer.pad_token_id, all_words, all_tags,
+                                   word_ids, tuple(label_names))
 
 
 @dataclass
@@ -556,7 +554,7 @@ class QuestionAnsweringData(TaskData):
 
     examples: list[QAExample] = field(default_factory=list)
     offsets: list[list[tuple[int, int] | None]] = field(default_factory=list)
-    passage_mask: Tensor = field(default_factory=lambda: torch.zeros(0, 0, dtype=torch.bool))
+    passage_mask: list[list[bool]] = field(default_factory=list)  # the tokens an answer may use
     answer_in_window: list[bool] = field(default_factory=list)
     max_answer_tokens: int = 30
 
@@ -570,7 +568,8 @@ class QuestionAnsweringData(TaskData):
         for output, length in self.outputs(model, batch_size):
             pairs = zip(output.start_logits.cpu(), output.end_logits.cpu(), strict=True)
             for start_logits, end_logits in pairs:
-                allowed = self.passage_mask[row, :length]
+                mask = self.passage_mask[row]
+                allowed = torch.tensor(mask + [False] * (length - len(mask)))  # (T,)
                 start, end, _ = best_span(start_logits, end_logits, allowed, self.max_answer_tokens)
                 found.append((start, end))
                 row += 1
@@ -614,9 +613,9 @@ def encode_questions(
                 f"question {index}: answer {example.answer!r} is not at character "
                 f"{example.answer_start} of its passage (found {found!r})"
             )
-    encodings = tokenizer.encode_batch(
-        [e.question for e in examples], [e.context for e in examples], max_length=max_length
-    )
+    encodings = tokenizer.encode_batch([e.question for e in examples],
+                                       [e.context for e in examples], max_length=max_length,
+                                       padding=False)
     starts: list[int] = []
     ends: list[int] = []
     inside: list[bool] = []
@@ -632,24 +631,17 @@ def encode_questions(
         starts.append(start)
         ends.append(end)
     features = _features(encodings)
-    features["start_positions"] = _tensor(starts)
-    features["end_positions"] = _tensor(ends)
-    passage_mask = torch.tensor(
-        [[t == 1 and o is not None for t, o in zip(e.token_type_ids, e.offsets, strict=True)]
-         for e in encodings]
-    )  # (N, T): the tokens an answer may use
-    return QuestionAnsweringData(
-        features,
-        list(examples),
-        [list(e.offsets) for e in encodings],
-        passage_mask,
-        inside,
-        max_answer_tokens,
-    )
+    features["start_positions"] = starts
+    features["end_positions"] = ends
+    passage_mask = [[t == 1 and o is not None for t, o in zip(e.token_type_ids, e.offsets,
+                                                             strict=True)] for e in encodings]
+    return QuestionAnsweringData(features, tokenizer.pad_token_id, list(examples),
+                                 [list(e.offsets) for e in encodings], passage_mask, inside,
+                                 max_answer_tokens)
 
 
 # ---------------------------------------------------------------------------------------------
-# One training loop for every task
+# Fine-tuning: the shared training loop (bertlab.train), one epoch after another
 # ---------------------------------------------------------------------------------------------
 
 
@@ -693,22 +685,43 @@ class TrainingResult:
         return self.validation[self.best_epoch - 1] if self.validation else {}
 
 
-def _optimizer(model: torch.nn.Module, settings: TrainingSettings) -> torch.optim.Optimizer:
-    """AdamW with weight decay on matrices only: biases and LayerNorm gains are not decayed."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
-    groups = [
-        {"params": decay, "weight_decay": settings.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=settings.learning_rate)
+class TaskTrainer(Trainer):
+    """The shared loop on a task's data: epochs of shuffled batches, the model's own loss.
 
+    Each model computes its loss from the labels in the batch (the mean over the batch), so
+    one trainer serves every head. Epoch e visits the examples in an order fixed by (seed, e).
+    """
 
-def linear_schedule(step: int, total: int, warmup: int) -> float:
-    """BERT's learning-rate multiplier: rise linearly over `warmup` steps, then fall to 0."""
-    if step < warmup:
-        return (step + 1) / warmup
-    return max(0.0, (total - step) / max(1, total - warmup))
+    def __init__(self, model: BertPreTrainedModel, data: TaskData, settings: TrainingSettings,
+                 evaluate: Callable[[Any], Any], progress: bool = True) -> None:
+        self.data, self.batch_size = data, settings.batch_size
+        self.steps_per_epoch = math.ceil(len(data) / settings.batch_size)
+        config = TrainingConfig(
+            steps=self.steps_per_epoch * settings.epochs, batch_size=settings.batch_size,
+            learning_rate=settings.learning_rate, warmup_fraction=settings.warmup_ratio,
+            weight_decay=settings.weight_decay, adam_epsilon=1e-8,
+            max_grad_norm=settings.max_grad_norm,
+            eval_every=self.steps_per_epoch, seed=settings.seed, mixed_precision=False)
+        super().__init__(model, config, evaluate=evaluate, device=next(model.parameters()).device,
+                         progress=progress, desc=type(data).__name__)
+
+    def examples(self, step: int) -> list[int]:
+        """The rows of step `step`: the next batch_size of its epoch's shuffled order."""
+        epoch, offset = divmod(step, self.steps_per_epoch)
+        order = epoch_order(len(self.data), epoch, self.config.seed)
+        return order[offset * self.batch_size:(offset + 1) * self.batch_size]
+
+    def collate(self, rows: Sequence[int]) -> dict[str, Tensor]:
+        """The rows as one padded batch."""
+        return self.data.batch(rows)
+
+    def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """The model's own loss: the mean over the batch."""
+        return {"loss": self.module(**batch).loss}
+
+    def divisors(self, rows: Sequence[int]) -> dict[str, int]:
+        """A mean already (and a step is one micro-batch): divide by nothing."""
+        return {"loss": 1}
 
 
 def fine_tune(
@@ -720,11 +733,11 @@ def fine_tune(
 ) -> TrainingResult:
     """Train a task model on `train`, keeping the weights of its best validation epoch.
 
-    The same loop serves every head because each model computes its own loss from the
-    labels in the batch. Early stopping: after `patience` epochs without a better score on
-    `validation` (the task's main metric), training stops and the best weights come back.
-    Seeded: the same settings give the same numbers on CPU. Batches go to the device the
-    model is on, so `model.to("cuda")` before the call is all a GPU needs.
+    The same loop serves every head (and pretraining): AdamW, warmup and linear decay,
+    clipping. Early stopping: after `patience` epochs without a better score on `validation`
+    (the task's main metric), training stops and the best weights come back. Seeded: the same
+    settings give the same numbers on CPU. Batches go to the device the model is on, so
+    `model.to("cuda")` before the call is all a GPU needs.
     """
     settings = settings or TrainingSettings()
     check_model_for(model, train)
@@ -732,55 +745,35 @@ def fine_tune(
         check_model_for(model, validation)
     if len(train) == 0:
         raise ValueError("the training set is empty")
-    set_seed(settings.seed)
-    device = next(model.parameters()).device
-    generator = torch.Generator().manual_seed(settings.seed)
-    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
-    total = steps_per_epoch * settings.epochs
-    warmup = max(1, round(total * settings.warmup_ratio))
-    optimizer = _optimizer(model, settings)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: linear_schedule(step, total, warmup)
-    )
-    losses: list[float] = []
-    scores: list[dict[str, float]] = []
-    best_score, best_epoch, best_state = -math.inf, settings.epochs, None
-    stopped_early = False
-    steps = 0
-    bar = tqdm(total=total, disable=not progress, file=sys.stderr, desc=type(train).__name__,
-               mininterval=1.0, dynamic_ncols=True)  # a notebook keeps every redraw: few of them
-    for epoch in range(1, settings.epochs + 1):
-        model.train()
-        running = 0.0
-        for batch in train.batches(settings.batch_size, generator):
-            loss = model(**{name: value.to(device) for name, value in batch.items()}).loss
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.max_grad_norm)
-            optimizer.step()
-            schedule.step()
-            running += float(loss.detach()) * batch["input_ids"].size(0)
-            steps += 1
-            bar.update(1)
-        losses.append(running / len(train))
-        postfix = {"epoch": epoch, "loss": f"{losses[-1]:.4f}"}
-        if validation is not None:
-            scores.append(validation.evaluate(model))
-            score = scores[-1][validation.main_metric]
-            postfix[f"val {validation.main_metric}"] = f"{score:.4f}"
-            if score > best_score:
-                best_score, best_epoch = score, epoch
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            elif epoch - best_epoch >= settings.patience:
-                stopped_early = epoch < settings.epochs
-                bar.set_postfix(postfix)
-                break
-        bar.set_postfix(postfix)
-    bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    result = TrainingResult([], [], settings.epochs, False, 0)
+    best: dict[str, Any] = {"score": -math.inf, "state": None}
+    sizes = [min(settings.batch_size, len(train) - start)  # the batches of an epoch
+             for start in range(0, len(train), settings.batch_size)]
+
+    def end_of_epoch(trainer: TaskTrainer) -> None:
+        """Log the epoch's training loss; score it on validation, keep it if best, stop early."""
+        epoch = trainer.step // trainer.steps_per_epoch
+        losses = trainer.history.losses()[-len(sizes):]
+        result.train_loss.append(sum(x * n for x, n in zip(losses, sizes, strict=True))
+                                 / len(train))
+        if validation is None:
+            return
+        result.validation.append(validation.evaluate(model))
+        score = result.validation[-1][validation.main_metric]
+        if score > best["score"]:
+            best["score"], result.best_epoch = score, epoch
+            best["state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        elif epoch - result.best_epoch >= settings.patience:
+            result.stopped_early = epoch < settings.epochs
+            trainer.stop_requested = True
+
+    trainer = TaskTrainer(model, train, settings, end_of_epoch, progress)
+    trainer.train()
+    result.steps = trainer.step
+    if best["state"] is not None:
+        model.load_state_dict(best["state"])
     model.eval()
-    return TrainingResult(losses, scores, best_epoch, stopped_early, steps)
+    return result
 
 
 # ---------------------------------------------------------------------------------------------

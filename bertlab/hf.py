@@ -16,13 +16,7 @@ from bertlab.checkpoint_format import (
     config_to_hf_dict,
     hf_state_dict,
     load_hf_state_dict,
-    load_pretrained_weights,
-    load_safetensors,
 )
-
-__all__ = ["from_transformers", "to_transformers",
-           # still read from here by bertlab.pretraining; their home is bertlab.checkpoint_format
-           "load_pretrained_weights", "load_safetensors"]
 
 _TIED = ("cls.predictions.decoder.weight", "cls.predictions.decoder.bias")  # HF ties them itself
 _BUFFERS = ("position_ids", "token_type_ids")

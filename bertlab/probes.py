@@ -18,17 +18,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from bertlab.fill_in import fill_in_input, word_class, word_class_table, word_piece_ids
 from bertlab.model import BertForPreTraining, BertPreTrainedModel
-from bertlab.pretraining import (
-    NSP_NEXT,
-    NSP_RANDOM,
-    PretrainingDataset,
-    _word_class_table,
-    _word_ids,
-    collate,
-    fill_in_input,
-    word_class,
-)
+from bertlab.pretraining import NSP_NEXT, NSP_RANDOM, PretrainingDataset, collate
 from bertlab.tinyworld.corpus import SentimentSplit
 from bertlab.tokenizer import BertTokenizer
 
@@ -80,7 +72,7 @@ class HeadScores:
 def _noun_like_words() -> frozenset[str]:
     """Words that can head a TinyWorld subject (nouns, names, pronouns), for a baseline."""
     classes = {"name", "town or venue", "food", "animal", "person noun", "thing or place"}
-    table = _word_class_table()
+    table = word_class_table()
     pronouns = {"i", "we", "he", "she", "they", "it", "you"}
     return frozenset({w for w, c in table.items() if c in classes} | pronouns)
 
@@ -130,7 +122,7 @@ def score_heads_on_subjects(
         for sentence, _ in group:
             ids, word_spans = [tokenizer.cls_token_id], []
             for word in sentence.words:
-                pieces = _word_ids(tokenizer, word)
+                pieces = word_piece_ids(tokenizer, word)
                 word_spans.append((len(ids), len(ids) + len(pieces)))
                 ids.extend(pieces)
             rows.append(ids[:config.max_position_embeddings - 1] + [tokenizer.sep_token_id])

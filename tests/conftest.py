@@ -67,3 +67,54 @@ def load_solution(stem: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
+
+
+# The one small BERT shape of the unit tests: big enough to have every part (2 layers, 4 heads,
+# head size 5, an odd intermediate size), small enough to run in milliseconds.
+SMALL_CONFIG = dict(vocab_size=61, hidden_size=20, num_hidden_layers=2, num_attention_heads=4,
+                    intermediate_size=33, max_position_embeddings=24)
+
+
+@pytest.fixture
+def small_config():  # type: ignore[no-untyped-def]
+    """A factory of small BertConfigs: the shared shape, with any field overridden."""
+    from bertlab.model import BertConfig
+
+    def make(**overrides: object) -> BertConfig:
+        return BertConfig(**{**SMALL_CONFIG, **overrides})  # type: ignore[arg-type]
+
+    make.values = dict(SMALL_CONFIG)  # the shape as config.json keys
+    return make
+
+
+@pytest.fixture
+def tiny_model(small_config):  # type: ignore[no-untyped-def]
+    """A factory of tiny BertForPreTraining models (2 layers, 2 heads) for a given vocabulary."""
+    import torch
+
+    from bertlab.model import BertForPreTraining
+
+    def make(vocab_size: int, dropout: float = 0.0, seed: int = 0) -> BertForPreTraining:
+        torch.manual_seed(seed)
+        config = small_config(vocab_size=vocab_size, hidden_size=32, num_attention_heads=2,
+                              intermediate_size=64, max_position_embeddings=48,
+                              hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+        return BertForPreTraining(config)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def world():  # type: ignore[no-untyped-def]
+    """A small TinyWorld corpus (160 documents) shared by the pretraining, probe and view tests."""
+    from bertlab.tinyworld.corpus import generate_corpus
+
+    return generate_corpus(160, seed=5)
+
+
+@pytest.fixture(scope="session")
+def tokenizer(world):  # type: ignore[no-untyped-def]
+    """A 600-token WordPiece vocabulary trained on `world`."""
+    from bertlab.tokenizer import BertTokenizer
+
+    return BertTokenizer.train(world.sentences(), 600)

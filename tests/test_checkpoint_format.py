@@ -31,16 +31,12 @@ WORDS = "the a dog cat bird sat ran slept on under mat park tree is was big smal
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
 
 
-def small_config(**overrides: object) -> bm.BertConfig:
-    values = dict(
-        vocab_size=len(VOCAB),
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=24,
-        max_position_embeddings=32,
-    )
-    return bm.BertConfig(**{**values, **overrides})
+@pytest.fixture
+def small_config(small_config):  # type: ignore[no-untyped-def]
+    """The shared small shape, with this file's word vocabulary and the sizes its messages name."""
+    shape = {"vocab_size": len(VOCAB), "hidden_size": 16, "intermediate_size": 24,
+             "max_position_embeddings": 32}
+    return lambda **overrides: small_config(**{**shape, **overrides})
 
 
 def inputs(seed: int = 0) -> dict[str, torch.Tensor]:
@@ -64,7 +60,7 @@ def first_output(output: object) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("head", HEADS)
-def test_names_map_one_to_one_onto_transformers(head: str) -> None:
+def test_names_map_one_to_one_onto_transformers(head: str, small_config) -> None:
     ours = getattr(bm, head)(small_config())
     theirs = getattr(transformers, head)(
         transformers.BertConfig(**ckpt.config_to_hf_dict(ours.config, head))
@@ -97,8 +93,7 @@ def test_renames_examples() -> None:
 
 @pytest.mark.parametrize("head", HEADS)
 def test_bertlab_directory_loads_in_transformers_with_the_same_outputs(
-    head: str, tmp_path: Path
-) -> None:
+    head: str, tmp_path: Path, small_config) -> None:
     torch.manual_seed(0)
     ours = getattr(bm, head)(small_config()).eval()
     ours.save_pretrained(tmp_path)
@@ -117,7 +112,7 @@ def test_bertlab_directory_loads_in_transformers_with_the_same_outputs(
 
 
 @pytest.mark.parametrize("head", HEADS)
-def test_transformers_directory_loads_in_bertlab(head: str, tmp_path: Path) -> None:
+def test_transformers_directory_loads_in_bertlab(head: str, tmp_path: Path, small_config) -> None:
     torch.manual_seed(0)
     hf_config = transformers.BertConfig(**ckpt.config_to_hf_dict(small_config(), head))
     theirs = getattr(transformers, head)(hf_config).eval()
@@ -129,7 +124,7 @@ def test_transformers_directory_loads_in_bertlab(head: str, tmp_path: Path) -> N
         )
 
 
-def test_pytorch_model_bin_is_read_with_weights_only(tmp_path: Path) -> None:
+def test_pytorch_model_bin_is_read_with_weights_only(tmp_path: Path, small_config) -> None:
     torch.manual_seed(0)
     theirs = transformers.BertForMaskedLM(
         transformers.BertConfig(**ckpt.config_to_hf_dict(small_config(), "BertForMaskedLM"))
@@ -149,8 +144,7 @@ class _Exploit:
 
 
 def test_a_pickled_object_is_refused_not_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_config) -> None:
     monkeypatch.chdir(tmp_path)
     small_config_dict = ckpt.config_to_hf_dict(small_config(), "BertModel")
     (tmp_path / "config.json").write_text(json.dumps(small_config_dict))
@@ -161,7 +155,7 @@ def test_a_pickled_object_is_refused_not_run(
     assert not (tmp_path / "PWNED").exists()
 
 
-def test_sharded_safetensors_are_read(tmp_path: Path) -> None:
+def test_sharded_safetensors_are_read(tmp_path: Path, small_config) -> None:
     torch.manual_seed(0)
     ours = bm.BertModel(small_config()).eval()
     state = {k: v.contiguous() for k, v in ckpt.hf_state_dict(ours).items()}
@@ -191,7 +185,7 @@ def test_a_shard_outside_the_model_directory_is_refused(tmp_path: Path) -> None:
         ckpt.read_checkpoint(model_dir)
 
 
-def test_a_truncated_safetensors_file_is_named(tmp_path: Path) -> None:
+def test_a_truncated_safetensors_file_is_named(tmp_path: Path, small_config) -> None:
     bm.BertModel(small_config()).save_pretrained(tmp_path)
     weights = tmp_path / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
@@ -199,7 +193,7 @@ def test_a_truncated_safetensors_file_is_named(tmp_path: Path) -> None:
         bm.BertModel.from_pretrained(tmp_path)
 
 
-def test_save_with_tokenizer_and_fill_mask_pipeline_agrees(tmp_path: Path) -> None:
+def test_save_with_tokenizer_and_fill_mask_pipeline_agrees(tmp_path: Path, small_config) -> None:
     torch.manual_seed(0)
     tokenizer = BertTokenizer(VOCAB)
     ours = bm.BertForMaskedLM(small_config(initializer_range=0.5)).eval()
@@ -223,7 +217,9 @@ def test_save_with_tokenizer_and_fill_mask_pipeline_agrees(tmp_path: Path) -> No
 # Partial and legacy checkpoints
 
 
-def test_bare_encoder_into_a_classifier_initializes_the_head_with_a_warning(tmp_path: Path) -> None:
+def test_bare_encoder_into_a_classifier_initializes_the_head_with_a_warning(
+    tmp_path: Path, small_config,
+) -> None:
     torch.manual_seed(0)
     base = bm.BertModel(small_config()).eval()
     base.save_pretrained(tmp_path)
@@ -238,7 +234,9 @@ def test_bare_encoder_into_a_classifier_initializes_the_head_with_a_warning(tmp_
         bm.BertForSequenceClassification.from_pretrained(tmp_path, strict=True)
 
 
-def test_head_checkpoint_into_a_bare_encoder_skips_the_head_with_a_warning(tmp_path: Path) -> None:
+def test_head_checkpoint_into_a_bare_encoder_skips_the_head_with_a_warning(
+    tmp_path: Path, small_config,
+) -> None:
     torch.manual_seed(0)
     pretraining = bm.BertForPreTraining(small_config()).eval()
     pretraining.save_pretrained(tmp_path)
@@ -249,7 +247,7 @@ def test_head_checkpoint_into_a_bare_encoder_skips_the_head_with_a_warning(tmp_p
     )
 
 
-def test_legacy_gamma_beta_names_load(tmp_path: Path) -> None:
+def test_legacy_gamma_beta_names_load(tmp_path: Path, small_config) -> None:
     torch.manual_seed(0)
     ours = bm.BertModel(small_config()).eval()
     ours.save_pretrained(tmp_path)
@@ -279,7 +277,9 @@ def test_legacy_gamma_beta_names_load(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_broken_checkpoints_are_reported_by_name(edit: str, message: str, tmp_path: Path) -> None:
+def test_broken_checkpoints_are_reported_by_name(
+    edit: str, message: str, tmp_path: Path, small_config,
+) -> None:
     bm.BertModel(small_config()).save_pretrained(tmp_path)
     state = load_file(tmp_path / "model.safetensors")
     if edit == "drop":
@@ -293,7 +293,7 @@ def test_broken_checkpoints_are_reported_by_name(edit: str, message: str, tmp_pa
         bm.BertModel.from_pretrained(tmp_path)
 
 
-def test_untied_decoder_is_refused(tmp_path: Path) -> None:
+def test_untied_decoder_is_refused(tmp_path: Path, small_config) -> None:
     bm.BertForMaskedLM(small_config()).save_pretrained(tmp_path)
     state = load_file(tmp_path / "model.safetensors")
     state["cls.predictions.decoder.weight"] = torch.randn(len(VOCAB), 16)
@@ -302,7 +302,7 @@ def test_untied_decoder_is_refused(tmp_path: Path) -> None:
         bm.BertForMaskedLM.from_pretrained(tmp_path)
 
 
-def test_missing_files_are_named(tmp_path: Path) -> None:
+def test_missing_files_are_named(tmp_path: Path, small_config) -> None:
     with pytest.raises(FileNotFoundError, match="config.json"):
         bm.BertModel.from_pretrained(tmp_path)
     (tmp_path / "config.json").write_text(
@@ -349,7 +349,7 @@ def test_real_minilm_matches_transformers(tmp_path: Path) -> None:
     shutil.rmtree(tmp_path)
 
 
-def test_no_warnings_loading_a_complete_checkpoint(tmp_path: Path) -> None:
+def test_no_warnings_loading_a_complete_checkpoint(tmp_path: Path, small_config) -> None:
     bm.BertForPreTraining(small_config()).save_pretrained(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -11,7 +11,6 @@ import torch
 from bertlab import finetuning as ft
 from bertlab.model import (
     IGNORE_INDEX,
-    BertConfig,
     BertForQuestionAnswering,
     BertForSequenceClassification,
     BertForTokenClassification,
@@ -31,12 +30,13 @@ def tokenizer(world) -> BertTokenizer:  # type: ignore[no-untyped-def]
     return BertTokenizer.train(world.sentences(), 500)
 
 
-def tiny_config(tokenizer: BertTokenizer, **overrides: object) -> BertConfig:
-    values = dict(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
-                  num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
-                  hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    values.update(overrides)
-    return BertConfig(**values)  # type: ignore[arg-type]
+@pytest.fixture
+def tiny_config(small_config, tokenizer):  # type: ignore[no-untyped-def]
+    """The shared small shape as one 2-head layer over this file's vocabulary, no dropout."""
+    shape = dict(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
+                 num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
+                 hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    return lambda **overrides: small_config(**{**shape, **overrides})
 
 
 # --- label alignment -------------------------------------------------------------------------
@@ -70,11 +70,11 @@ def test_entities_are_labelled_on_first_pieces(world, tokenizer) -> None:  # typ
     data = ft.encode_entities(tokenizer, examples, max_length=64)
     split_words = 0
     for index, (words, tags) in enumerate(examples):
-        labels = data.features["labels"][index].tolist()
+        labels = data.features["labels"][index]
         ids = data.word_ids[index]
         _, spans = detokenize(words)
         text, _ = detokenize(words)
-        tokens = data.features["input_ids"][index].tolist()
+        tokens = data.features["input_ids"][index]
         offsets = tokenizer.encode(text, max_length=64).offsets
         for word, (start, end) in enumerate(spans):
             positions = [i for i, w in enumerate(ids) if w == word]
@@ -103,7 +103,7 @@ def test_answer_offsets_round_trip(world, tokenizer) -> None:  # type: ignore[no
         start = int(data.features["start_positions"][index])
         end = int(data.features["end_positions"][index])
         assert 0 < start <= end
-        assert data.features["token_type_ids"][index, start] == 1  # inside the passage
+        assert data.features["token_type_ids"][index][start] == 1  # inside the passage
         assert ft.span_text(example.context, data.offsets[index], start, end) == example.answer
 
 
@@ -115,7 +115,7 @@ def test_truncated_answers_point_at_cls(world, tokenizer) -> None:  # type: igno
     assert cut and kept
     for i in cut:
         assert data.features["start_positions"][i] == data.features["end_positions"][i] == 0
-        offsets = [o for o, t in zip(data.offsets[i], data.features["token_type_ids"][i].tolist(),
+        offsets = [o for o, t in zip(data.offsets[i], data.features["token_type_ids"][i],
                                      strict=True) if t == 1 and o is not None]
         answer_end = examples[i].answer_start + len(examples[i].answer)
         assert offsets[-1][1] < answer_end  # the passage really stops before the answer ends
@@ -219,14 +219,32 @@ def test_select_cuts_every_field_alike(world, tokenizer) -> None:  # type: ignor
     part = data.select([5, 2])
     assert len(part) == 2
     assert part.examples == [data.examples[5], data.examples[2]]
-    assert torch.equal(part.features["input_ids"][1], data.features["input_ids"][2])
-    assert torch.equal(part.passage_mask[0], data.passage_mask[5])
+    assert part.features["input_ids"][1] == data.features["input_ids"][2]
+    assert part.passage_mask[0] == data.passage_mask[5]
     assert part.offsets[1] == data.offsets[2]
     with pytest.raises(IndexError):
         data.select([20])
 
 
-def test_bad_inputs_raise_clear_errors(tokenizer) -> None:  # type: ignore[no-untyped-def]
+def test_batches_are_padded_to_their_longest_example(world, tokenizer) -> None:  # type: ignore[no-untyped-def]
+    data = ft.encode_entities(tokenizer, world.ner_examples()[:12], max_length=64)
+    lengths = [len(ids) for ids in data.features["input_ids"]]
+    assert len(set(lengths)) > 1, "the encodings are stored unpadded"
+    rows = [3, 0, 7]
+    batch = data.batch(rows)
+    longest = max(lengths[i] for i in rows)
+    assert batch["input_ids"].shape == batch["labels"].shape == (3, longest)
+    for row, i in enumerate(rows):
+        n = lengths[i]
+        assert batch["input_ids"][row, :n].tolist() == data.features["input_ids"][i]
+        assert batch["attention_mask"][row].tolist() == [1] * n + [0] * (longest - n)
+        assert (batch["input_ids"][row, n:] == tokenizer.pad_token_id).all()
+        assert (batch["labels"][row, n:] == IGNORE_INDEX).all()
+    qa = ft.encode_questions(tokenizer, world.qa_examples()[:5])
+    assert qa.batch([0, 1])["start_positions"].tolist() == qa.features["start_positions"][:2]
+
+
+def test_bad_inputs_raise_clear_errors(tokenizer, tiny_config) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="2 words but 1 tags"):
         ft.encode_entities(tokenizer, [(["Leo", "ran"], ["B-PER"])])
     with pytest.raises(ValueError, match="B-FOO"):
@@ -237,8 +255,8 @@ def test_bad_inputs_raise_clear_errors(tokenizer) -> None:  # type: ignore[no-un
         ft.encode_sentences(tokenizer, [("good", 2)])
     data = ft.encode_sentences(tokenizer, [("it was good", 1)])
     with pytest.raises(TypeError, match="BertForSequenceClassification"):
-        ft.fine_tune(BertForTokenClassification(tiny_config(tokenizer)), data, progress=False)
-    small = BertForSequenceClassification(tiny_config(tokenizer, vocab_size=10))
+        ft.fine_tune(BertForTokenClassification(tiny_config()), data, progress=False)
+    small = BertForSequenceClassification(tiny_config(vocab_size=10))
     with pytest.raises(ValueError, match="vocabulary"):
         data.evaluate(small)
 
@@ -252,13 +270,13 @@ def keyword_task(tokenizer: BertTokenizer, n: int, seed: int) -> ft.SentenceClas
     return ft.encode_sentences(tokenizer, [(r.text, int(" not " in r.text)) for r in reviews])
 
 
-def test_sentence_classifier_learns_and_is_reproducible(tokenizer) -> None:  # type: ignore[no-untyped-def]
+def test_sentence_classifier_learns_and_is_reproducible(tokenizer, tiny_config) -> None:  # type: ignore[no-untyped-def]
     train, validation = keyword_task(tokenizer, 160, 1), keyword_task(tokenizer, 80, 2)
     settings = ft.TrainingSettings(epochs=6, batch_size=16, learning_rate=3e-3, patience=6)
     results, accuracies = [], []
     for _ in range(2):
         torch.manual_seed(0)
-        model = BertForSequenceClassification(tiny_config(tokenizer))
+        model = BertForSequenceClassification(tiny_config())
         before = validation.evaluate(model)["accuracy"]
         results.append(ft.fine_tune(model, train, validation, settings, progress=False))
         accuracies.append(validation.evaluate(model)["accuracy"])
@@ -269,12 +287,12 @@ def test_sentence_classifier_learns_and_is_reproducible(tokenizer) -> None:  # t
     assert results[0].best["accuracy"] == accuracies[0]  # the kept weights are the best epoch's
 
 
-def test_token_classifier_learns_entities(world) -> None:  # type: ignore[no-untyped-def]
+def test_token_classifier_learns_entities(world, tiny_config) -> None:  # type: ignore[no-untyped-def]
     tokenizer = BertTokenizer.train(world.sentences(), 1500)  # names as few pieces
     data = ft.encode_entities(tokenizer, world.ner_examples()[:260])
     train, validation = data.select(range(200)), data.select(range(200, 260))
     torch.manual_seed(0)
-    model = BertForTokenClassification(tiny_config(tokenizer, num_labels=len(ft.NER_LABELS)))
+    model = BertForTokenClassification(tiny_config(num_labels=len(ft.NER_LABELS)))
     before = validation.evaluate(model)["f1"]
     result = ft.fine_tune(model, train, validation,
                           ft.TrainingSettings(epochs=4, batch_size=8, learning_rate=3e-3),
@@ -284,10 +302,10 @@ def test_token_classifier_learns_entities(world) -> None:  # type: ignore[no-unt
     assert result.best["f1"] == after["f1"]
 
 
-def test_early_stopping_keeps_the_best_epoch(tokenizer) -> None:  # type: ignore[no-untyped-def]
+def test_early_stopping_keeps_the_best_epoch(tokenizer, tiny_config) -> None:  # type: ignore[no-untyped-def]
     train = keyword_task(tokenizer, 32, 3)
     torch.manual_seed(0)
-    model = BertForSequenceClassification(tiny_config(tokenizer))
+    model = BertForSequenceClassification(tiny_config())
     settings = ft.TrainingSettings(epochs=20, learning_rate=1e-9, patience=2)
     result = ft.fine_tune(model, train, train, settings, progress=False)
     # a learning rate this small changes nothing: epoch 1 stays best and 2 epochs later it stops
@@ -296,18 +314,11 @@ def test_early_stopping_keeps_the_best_epoch(tokenizer) -> None:  # type: ignore
     assert result.steps == 3 * math.ceil(32 / settings.batch_size)
 
 
-def test_linear_schedule_warms_up_then_decays() -> None:
-    values = [ft.linear_schedule(step, total=10, warmup=2) for step in range(11)]
-    assert values[:3] == [0.5, 1.0, 1.0]
-    assert values[-1] == 0.0
-    assert all(a >= b for a, b in zip(values[1:], values[2:], strict=False))
-
-
-def test_qa_predictions_are_passage_text(world, tokenizer) -> None:  # type: ignore[no-untyped-def]
+def test_qa_predictions_are_passage_text(world, tokenizer, tiny_config) -> None:  # type: ignore[no-untyped-def]
     examples = world.qa_examples()[:12]
     data = ft.encode_questions(tokenizer, examples)
     torch.manual_seed(0)
-    model = BertForQuestionAnswering(tiny_config(tokenizer))
+    model = BertForQuestionAnswering(tiny_config())
     answers = data.predict(model)
     for answer, example in zip(answers, examples, strict=True):
         assert answer and answer in example.context
@@ -318,13 +329,13 @@ def test_qa_predictions_are_passage_text(world, tokenizer) -> None:  # type: ign
 # --- learning curve and widget ---------------------------------------------------------------
 
 
-def test_learning_curve_runs_every_count_and_seed(tokenizer) -> None:  # type: ignore[no-untyped-def]
+def test_learning_curve_runs_every_count_and_seed(tokenizer, tiny_config) -> None:  # type: ignore[no-untyped-def]
     split = sentiment_split(60, 30, seed=4)
     calls = []
 
     def make_model() -> BertForSequenceClassification:
         calls.append(1)
-        return BertForSequenceClassification(tiny_config(tokenizer))
+        return BertForSequenceClassification(tiny_config())
 
     curve = ft.learning_curve("tiny", make_model, tokenizer, split, [8, 16], [0, 1],
                               ft.TrainingSettings(epochs=1), validation_size=20, min_steps=2,
@@ -340,71 +351,9 @@ def test_learning_curve_runs_every_count_and_seed(tokenizer) -> None:  # type: i
                           validation_size=20, progress=False)
 
 
-def test_qa_explorer_updates_answer_and_figure(world, tokenizer) -> None:  # type: ignore[no-untyped-def]
-    first_per_passage = {e.context: e for e in reversed(world.qa_examples())}
-    examples = list(reversed(first_per_passage.values()))[:3]  # three different passages
-    torch.manual_seed(0)
-    model = BertForQuestionAnswering(tiny_config(tokenizer))
-    explorer = ft.QAExplorer(model, tokenizer, [e.context for e in examples])
-    assert explorer.answer is None and "Type a question" in explorer.html()
-    explorer.question.value = examples[0].question
-    answer = explorer.answer
-    assert answer is not None and answer.text in examples[0].context
-    assert "<mark" in explorer.html() and answer.text.split()[0] in explorer.html()
-    heights = [p.get_height() for p in explorer.ax.patches]
-    assert len(heights) == 2 * len(answer.tokens)
-    assert heights[: len(answer.tokens)] == pytest.approx(answer.start_probs.tolist())
-    explorer.passage.value = 2
-    assert explorer.answer is not None and explorer.answer.text in examples[2].context
-    assert explorer.answer.tokens != answer.tokens  # the figure now shows the other passage
-    assert explorer.png().startswith(b"\x89PNG")
 
 
-def test_highlight_html_escapes_and_marks() -> None:
-    html = ft.highlight_html("a <b> & c", 4, 7)
-    assert html == 'a &lt;b<mark style="background:#ffd54f">&gt; &amp;</mark> c'
-    with pytest.raises(ValueError):
-        ft.highlight_html("abc", 2, 5)
 
 
-def test_polarity_probe_reads_the_embedding_geometry() -> None:
-    from bertlab.tinyworld.lexicon import NEGATIVE, POSITIVE
-
-    split = sentiment_split(4, 4, seed=0)
-    words = sorted(POSITIVE + NEGATIVE)
-    vocab = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words])
-    model = BertForSequenceClassification(tiny_config(vocab))
-    table = model.bert.embeddings.word_embeddings.weight  # (V, H)
-    generator = torch.Generator().manual_seed(0)
-    direction = torch.randn(table.shape[1], generator=generator)
-    sign = torch.tensor([1.0 if w in POSITIVE else -1.0 for w in words])
-    with torch.no_grad():  # positive adjectives along +direction, negative ones along -direction
-        table.normal_(0, 0.05, generator=generator)
-        table[5:] += sign[:, None] * direction
-    assert ft.adjective_polarity_probe(model, vocab, split) == 1.0
-    with torch.no_grad():  # flip the held-out adjectives: every one lands on the wrong side
-        for word in split.test_adjectives:
-            table[vocab.vocab[word]] *= -1
-    assert ft.adjective_polarity_probe(model, vocab, split) == 0.0
 
 
-def test_corpus_polarity_probe_counts_the_cues() -> None:
-    from bertlab.tinyworld.lexicon import POSITIVE
-
-    split = sentiment_split(4, 4, seed=0)
-    adjectives = [*split.train_adjectives, *split.test_adjectives]
-
-    def documents(flip_held_out: bool) -> list[list[str]]:
-        docs = []
-        for word in adjectives:
-            positive = (word in POSITIVE) != (flip_held_out and word in split.test_adjectives)
-            for negated in (False, True):  # 'not ADJ' flips the review's verdict
-                verdict = positive != negated
-                closing = "We will come back soon." if verdict else "We will never return."
-                docs.append([f"The stew was {'not ' if negated else ''}{word}.", closing])
-        return docs
-
-    assert ft.corpus_polarity_probe(documents(False), split) == 1.0
-    assert ft.corpus_polarity_probe(documents(True), split) == 0.0
-    with pytest.raises(ValueError, match="never uses"):
-        ft.corpus_polarity_probe([["The stew was tasty.", "Yes."]], split)

@@ -19,19 +19,6 @@ from bertlab.model import (
     BertModel,
 )
 
-SMALL = dict(
-    vocab_size=61,
-    hidden_size=20,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    intermediate_size=33,
-    max_position_embeddings=24,
-)
-
-
-def small_config(**overrides: object) -> BertConfig:
-    return BertConfig(**{**SMALL, **overrides})
-
 
 def batch(config: BertConfig, batch_size: int = 3, seq_len: int = 9, seed: int = 0):
     generator = torch.Generator().manual_seed(seed)
@@ -72,14 +59,17 @@ def test_default_config_is_bert_base() -> None:
         (dict(num_labels=3, id2label={0: "a", 1: "b"}), "id2label"),
     ],
 )
-def test_config_rejects_bad_values_with_a_clear_error(overrides: dict, message: str) -> None:
+def test_config_rejects_bad_values_with_a_clear_error(
+    overrides: dict, message: str, small_config,
+) -> None:
     with pytest.raises(ValueError, match=message):
         small_config(**overrides)
 
 
-def test_config_from_dict_ignores_bookkeeping_keys_and_keeps_labels() -> None:
+def test_config_from_dict_ignores_bookkeeping_keys_and_keeps_labels(small_config) -> None:
+    small = small_config.values
     values = {
-        **SMALL,
+        **small,
         "architectures": ["BertForSequenceClassification"],
         "model_type": "bert",
         "transformers_version": "4.8.2",
@@ -91,19 +81,19 @@ def test_config_from_dict_ignores_bookkeeping_keys_and_keeps_labels() -> None:
     config = BertConfig.from_dict(values)
     assert config.num_labels == 3
     assert config.id2label == {0: "neg", 1: "neu", 2: "pos"}
-    assert config.hidden_size == SMALL["hidden_size"]
+    assert config.hidden_size == small["hidden_size"]
 
 
 @pytest.mark.parametrize(
     "extra",
     [{"model_type": "roberta"}, {"position_embedding_type": "relative_key"}, {"is_decoder": True}],
 )
-def test_config_from_dict_refuses_architectures_it_cannot_build(extra: dict) -> None:
+def test_config_from_dict_refuses_architectures_it_cannot_build(extra: dict, small_config) -> None:
     with pytest.raises(ValueError, match=next(iter(extra))):
-        BertConfig.from_dict({**SMALL, **extra})
+        BertConfig.from_dict({**small_config.values, **extra})
 
 
-def test_config_json_round_trip(tmp_path) -> None:
+def test_config_json_round_trip(tmp_path, small_config) -> None:
     config = small_config(num_labels=3, hidden_act="gelu_new")
     (tmp_path / "config.json").write_text(__import__("json").dumps(config.to_dict()))
     assert BertConfig.from_pretrained(tmp_path) == config
@@ -114,7 +104,7 @@ def test_config_json_round_trip(tmp_path) -> None:
 # The encoder
 
 
-def test_model_output_shapes() -> None:
+def test_model_output_shapes(small_config) -> None:
     config = small_config()
     model = BertModel(config).eval()
     ids, mask, types = batch(config)
@@ -130,7 +120,7 @@ def test_model_output_shapes() -> None:
     torch.testing.assert_close(plain.last_hidden_state, out.last_hidden_state)
 
 
-def test_encoder_layer_equals_the_equations_written_out() -> None:
+def test_encoder_layer_equals_the_equations_written_out(small_config) -> None:
     torch.manual_seed(0)
     config = small_config()
     layer = BertLayer(config).eval()
@@ -153,7 +143,7 @@ def test_encoder_layer_equals_the_equations_written_out() -> None:
     torch.testing.assert_close(returned, weights, atol=1e-6, rtol=1e-5)
 
 
-def test_embeddings_are_the_sum_of_three_tables_then_layernorm() -> None:
+def test_embeddings_are_the_sum_of_three_tables_then_layernorm(small_config) -> None:
     config = small_config()
     model = BertModel(config).eval()
     ids, _, types = batch(config)
@@ -169,7 +159,7 @@ def test_embeddings_are_the_sum_of_three_tables_then_layernorm() -> None:
     torch.testing.assert_close(e(ids), e(ids, torch.zeros_like(ids)))
 
 
-def test_padding_changes_nothing_for_the_real_tokens() -> None:
+def test_padding_changes_nothing_for_the_real_tokens(small_config) -> None:
     config = small_config()
     model = BertModel(config).eval()
     ids, _, types = batch(config, batch_size=1, seq_len=6)
@@ -185,7 +175,7 @@ def test_padding_changes_nothing_for_the_real_tokens() -> None:
         torch.testing.assert_close(weights.sum(-1), torch.ones(weights.shape[:-1]))
 
 
-def test_dropout_only_in_training_mode() -> None:
+def test_dropout_only_in_training_mode(small_config) -> None:
     config = small_config()
     model = BertModel(config)
     ids, mask, types = batch(config)
@@ -215,7 +205,7 @@ def test_dropout_only_in_training_mode() -> None:
         ("one_dim", "batch, seq_len"),
     ],
 )
-def test_bad_inputs_raise_clear_errors(change: str, message: str) -> None:
+def test_bad_inputs_raise_clear_errors(change: str, message: str, small_config) -> None:
     config = small_config()
     model = BertModel(config)
     ids, mask, types = batch(config)
@@ -240,7 +230,7 @@ def test_bad_inputs_raise_clear_errors(change: str, message: str) -> None:
         model(ids, mask, types)
 
 
-def test_non_tensor_or_float_ids_raise_type_errors() -> None:
+def test_non_tensor_or_float_ids_raise_type_errors(small_config) -> None:
     model = BertModel(small_config())
     with pytest.raises(TypeError, match="tokenize"):
         model([[1, 2, 3]])
@@ -252,7 +242,7 @@ def test_non_tensor_or_float_ids_raise_type_errors() -> None:
 # Initialization
 
 
-def test_bert_initialization() -> None:
+def test_bert_initialization(small_config) -> None:
     torch.manual_seed(0)
     config = small_config(
         vocab_size=500, hidden_size=64, intermediate_size=256, initializer_range=0.05
@@ -274,7 +264,7 @@ def test_bert_initialization() -> None:
     assert abs(word[1:].std().item() - 0.05) < 0.01
 
 
-def test_same_seed_same_weights() -> None:
+def test_same_seed_same_weights(small_config) -> None:
     torch.manual_seed(3)
     a = BertForMaskedLM(small_config())
     torch.manual_seed(3)
@@ -293,7 +283,7 @@ def test_meta_device_builds_instantly_with_the_right_count() -> None:
 # Heads and losses
 
 
-def test_mlm_decoder_is_tied_to_the_word_embeddings() -> None:
+def test_mlm_decoder_is_tied_to_the_word_embeddings(small_config) -> None:
     model = BertForMaskedLM(small_config())
     assert model.mlm.decoder_weight is model.bert.embeddings.word_embeddings.weight
     names = [name for name, _ in model.named_parameters()]
@@ -306,8 +296,7 @@ def test_mlm_decoder_is_tied_to_the_word_embeddings() -> None:
 
 @pytest.mark.parametrize("model_class", [BertForMaskedLM, BertForPreTraining])
 def test_mlm_logits_keep_their_shape_with_labels_and_the_loss_skips_ignored_positions(
-    model_class: type,
-) -> None:
+    model_class: type, small_config) -> None:
     torch.manual_seed(0)
     config = small_config()
     model = model_class(config).eval()
@@ -326,7 +315,7 @@ def test_mlm_logits_keep_their_shape_with_labels_and_the_loss_skips_ignored_posi
     torch.testing.assert_close(out.loss, expected, atol=1e-6, rtol=1e-6)
 
 
-def test_pretraining_loss_is_mlm_plus_nsp() -> None:
+def test_pretraining_loss_is_mlm_plus_nsp(small_config) -> None:
     config = small_config()
     model = BertForPreTraining(config).eval()
     ids, mask, types = batch(config)
@@ -346,7 +335,7 @@ def test_pretraining_loss_is_mlm_plus_nsp() -> None:
 
 
 @pytest.mark.parametrize("bad", [61, -5])
-def test_mlm_labels_out_of_range_raise(bad: int) -> None:
+def test_mlm_labels_out_of_range_raise(bad: int, small_config) -> None:
     model = BertForMaskedLM(small_config())
     ids, mask, types = batch(model.config)
     labels = torch.full_like(ids, -100)
@@ -355,7 +344,7 @@ def test_mlm_labels_out_of_range_raise(bad: int) -> None:
         model(ids, mask, types, labels=labels)
 
 
-def test_sequence_classification_is_single_label_cross_entropy() -> None:
+def test_sequence_classification_is_single_label_cross_entropy(small_config) -> None:
     ids, mask, types = batch(small_config())
     model = BertForSequenceClassification(small_config(num_labels=3)).eval()
     labels = torch.tensor([0, 2, 1])
@@ -376,7 +365,7 @@ def test_sequence_classification_is_single_label_cross_entropy() -> None:
         regression(ids, mask, types, labels=torch.tensor([0, 0, 0]))
 
 
-def test_token_classification_skips_ignored_labels() -> None:
+def test_token_classification_skips_ignored_labels(small_config) -> None:
     model = BertForTokenClassification(small_config(num_labels=5)).eval()
     ids, mask, types = batch(model.config)
     labels = torch.randint(0, 5, ids.shape)
@@ -387,7 +376,7 @@ def test_token_classification_skips_ignored_labels() -> None:
     torch.testing.assert_close(out.loss, F.cross_entropy(out.logits[keep], labels[keep]))
 
 
-def test_question_answering_loss_and_out_of_range_positions() -> None:
+def test_question_answering_loss_and_out_of_range_positions(small_config) -> None:
     model = BertForQuestionAnswering(small_config()).eval()
     ids, mask, types = batch(model.config)
     start, end = torch.tensor([1, 2, 3]), torch.tensor([2, 4, 99])
@@ -403,7 +392,7 @@ def test_question_answering_loss_and_out_of_range_positions() -> None:
 
 
 @pytest.mark.parametrize("head", [BertForPreTraining, BertForMaskedLM, BertForTokenClassification])
-def test_labels_that_give_no_loss_or_the_wrong_shape_are_named(head) -> None:
+def test_labels_that_give_no_loss_or_the_wrong_shape_are_named(head, small_config) -> None:
     config = small_config()
     model = head(config)
     ids, mask, types = batch(config)

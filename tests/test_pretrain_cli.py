@@ -1,4 +1,5 @@
-"""`python -m bertlab.pretrain`: two torchrun processes train exactly as one; outputs load in HF."""
+"""bertlab.pretrain: two torchrun processes train exactly as one; outputs load in HF; presets,
+corpora and the model chapter 06 loads."""
 
 from __future__ import annotations
 
@@ -12,9 +13,23 @@ from pathlib import Path
 import pytest
 import torch
 
-from bertlab.model import BertForPreTraining
-from bertlab.pretrain import JsonLog, main
-from bertlab.pretraining import StepLog, pretrain
+from bertlab import pretrain as pretrain_module
+from bertlab.environment import ARTIFACTS_ENV
+from bertlab.model import BertConfig, BertForPreTraining
+from bertlab.pretrain import (
+    PRESETS,
+    PRETRAINED_MODEL_DIR,
+    RUN_INFO,
+    JsonLog,
+    get_preset,
+    load_corpus,
+    load_or_pretrain,
+    main,
+    prepare_data,
+    pretrain,
+    pretrained_model_dir,
+)
+from bertlab.pretraining import StepLog
 from bertlab.tinyworld.corpus import generate_corpus
 from bertlab.tokenizer import BertTokenizer
 
@@ -216,3 +231,62 @@ def test_an_unwritable_output_dir_fails_before_training(corpus, tmp_path):
         main(["--corpus", str(corpus), "--output-dir", str(blocker / "out"), "--log-file",
               str(log), *ARGS])
     assert log.read_text() == "", "no step may run before the output directory is checked"
+
+
+# ----------------------------------------------------------------------------- presets, corpora
+
+
+def _write_corpus(path, documents, separator="\n\n"):
+    path.write_text(separator.join("\n".join(doc) for doc in documents) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("layout", ["one_sentence_each", "double_spaced"])
+def test_text_that_cannot_make_both_kinds_of_nsp_pair_is_refused(tmp_path, layout):
+    world = generate_corpus(160, seed=5)
+    documents = world.as_documents()[:60]
+    if layout == "one_sentence_each":
+        documents = [[sentence] for doc in documents for sentence in doc]
+        path = _write_corpus(tmp_path / "corpus.txt", documents)
+    else:  # every line followed by a blank line
+        path = tmp_path / "corpus.txt"
+        path.write_text("".join(f"{s}\n\n" for doc in documents for s in doc), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"0 true-next and \d+ random-next.*blank line only "
+                                         r"between documents"):
+        prepare_data(get_preset("tiny"), path)
+    good = prepare_data(get_preset("tiny"),
+                        _write_corpus(tmp_path / "good.txt", world.as_documents()[:60]))
+    share = sum(p.is_random_next for p in good.train.pairs) / len(good.train)
+    assert 0.4 < share < 0.6
+
+
+def test_a_corpus_in_another_encoding_is_named_with_its_line(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("The cat sat.\nIt slept.\n\nCaf\u00e9 food was good.\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1\.txt is not UTF-8 text: line 4 .*cp1252"):
+        load_corpus(path)
+
+
+def test_a_longer_presets_model_stands_in_for_the_default(tmp_path, monkeypatch):
+    monkeypatch.setenv(ARTIFACTS_ENV, str(tmp_path))
+    tokenizer = BertTokenizer.train(generate_corpus(160, seed=5).sentences(), 600)
+    main_dir = tmp_path / PRETRAINED_MODEL_DIR
+    torch.manual_seed(0)
+    saved = BertForPreTraining(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32,
+                                          num_hidden_layers=2, num_attention_heads=2,
+                                          intermediate_size=64, max_position_embeddings=48))
+    saved.save_pretrained(main_dir, tokenizer=tokenizer)
+    (main_dir / RUN_INFO).write_text(json.dumps({"preset": "long"}))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a saved model of a longer preset should have been loaded")
+
+    monkeypatch.setattr(pretrain_module, "pretrain", no_training)
+    model, loaded_tokenizer = load_or_pretrain("default", progress=False)
+    assert loaded_tokenizer.vocab == tokenizer.vocab
+    assert torch.equal(model.bert.embeddings.word_embeddings.weight,
+                       saved.bert.embeddings.word_embeddings.weight)
+    # a run of a shorter preset keeps out of the longer model's way, a longer one replaces it
+    assert pretrained_model_dir("default") == tmp_path / "tinybert-default"
+    assert pretrained_model_dir("long") == main_dir
+    assert list(PRESETS).index("long") > list(PRESETS).index("default")

@@ -14,55 +14,27 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bertlab.environment import ARTIFACTS_ENV
-from bertlab.model import IGNORE_INDEX, BertConfig, BertForPreTraining
+from bertlab.model import IGNORE_INDEX
 from bertlab.pretraining import (
-    EvalResult,
-    FillInResult,
-    FillMaskExplorer,
-    LiveLossPlot,
     MaskingScheme,
     Pretrainer,
     PretrainingDataset,
     StepLog,
-    TrainingConfig,
-    _positional_guesses,
     collate,
     epoch_order,
-    fill_in_input,
-    linear_warmup_decay,
-    load_corpus,
     make_nsp_pairs,
     mask_tokens,
-    nsp_by_negative_kind,
-    predict_masked,
-    prepare_data,
     pretraining_loss_sums,
-    score_heads_on_copies,
-    score_heads_on_subjects,
     tokenize_documents,
     truncate_pair,
-    word_class,
 )
 from bertlab.pretraining import (
     epoch_batches as pt_epoch_batches,
 )
 from bertlab.sparse_mlm import SparseMlmPreTraining
-from bertlab.tinyworld.corpus import generate_corpus
-from bertlab.tinyworld.ngram import HELD_OUT, Blank, fill_in_benchmark
-from bertlab.tokenizer import BertTokenizer
+from bertlab.train import TrainingConfig
 
 MAX_SEQ = 48
-
-
-@pytest.fixture(scope="module")
-def world():
-    return generate_corpus(160, seed=5)
-
-
-@pytest.fixture(scope="module")
-def tokenizer(world):
-    return BertTokenizer.train(world.sentences(), 600)
 
 
 @pytest.fixture(scope="module")
@@ -79,15 +51,6 @@ def pairs(tokenized):
 def dataset(pairs, tokenizer):
     scheme = MaskingScheme.for_tokenizer(tokenizer)
     return PretrainingDataset(pairs, scheme, tokenizer.cls_token_id, tokenizer.sep_token_id, 0)
-
-
-def tiny_model(vocab_size: int, dropout: float = 0.0, seed: int = 0) -> BertForPreTraining:
-    torch.manual_seed(seed)
-    config = BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64,
-                        max_position_embeddings=MAX_SEQ, hidden_dropout_prob=dropout,
-                        attention_probs_dropout_prob=dropout)
-    return BertForPreTraining(config)
 
 
 # ----------------------------------------------------------------------------- masking
@@ -272,7 +235,7 @@ def test_collate_pads_and_masks(dataset, tokenizer):
     assert batch["next_sentence_label"].tolist() == [e["next_sentence_label"] for e in examples]
 
 
-def test_sparse_mlm_logits_equal_the_dense_computation(dataset, tokenizer):
+def test_sparse_mlm_logits_equal_the_dense_computation(dataset, tokenizer, tiny_model):
     model = tiny_model(tokenizer.vocab_size).eval()
     batch = collate([dataset.example(i) for i in range(8)], tokenizer.pad_token_id)
     dense = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
@@ -293,15 +256,6 @@ def test_sparse_mlm_logits_equal_the_dense_computation(dataset, tokenizer):
     assert int(counts["mlm_correct"]) == int((guesses == batch["labels"][selected]).sum())
 
 
-def test_learning_rate_warms_up_then_decays_to_zero():
-    values = [linear_warmup_decay(step, 10, 100) for step in range(101)]
-    assert values[0] == pytest.approx(1 / 11)
-    assert max(values) == values[10] == 1.0
-    assert all(a < b for a, b in zip(values[:10], values[1:11], strict=True))
-    assert all(a > b for a, b in zip(values[10:100], values[11:101], strict=True))
-    assert values[100] == 0.0 and values[55] == pytest.approx(0.5)
-
-
 def test_epoch_order_is_a_permutation_fixed_by_seed_and_epoch():
     assert sorted(epoch_order(50, 3, 1)) == list(range(50))
     assert epoch_order(50, 3, 1) == epoch_order(50, 3, 1)
@@ -311,17 +265,23 @@ def test_epoch_order_is_a_permutation_fixed_by_seed_and_epoch():
 # ----------------------------------------------------------------------------- training
 
 
-def run(dataset, tokenizer, steps, tmp_path=None, callbacks=(), seed=0, dropout=0.0, **config):
-    model = tiny_model(tokenizer.vocab_size, dropout, seed)
-    settings = {"batch_size": 8, "learning_rate": 3e-3, "eval_every": 4, "eval_examples": 16,
-                "seed": seed, **config}
-    trainer = Pretrainer(model, dataset, TrainingConfig(steps=steps, **settings), dataset,
-                         tokenizer=tokenizer, output_dir=tmp_path, callbacks=callbacks,
-                         progress=False)
-    return trainer
+@pytest.fixture
+def run(tiny_model):
+    """A Pretrainer of a tiny model: run(dataset, tokenizer, steps, tmp_path, callbacks, ...)."""
+
+    def make(dataset, tokenizer, steps, tmp_path=None, callbacks=(), seed=0, dropout=0.0,
+             **config):
+        model = tiny_model(tokenizer.vocab_size, dropout, seed)
+        settings = {"batch_size": 8, "learning_rate": 3e-3, "eval_every": 4, "eval_examples": 16,
+                    "seed": seed, **config}
+        return Pretrainer(model, dataset, TrainingConfig(steps=steps, **settings), dataset,
+                          tokenizer=tokenizer, output_dir=tmp_path, callbacks=callbacks,
+                          progress=False)
+
+    return make
 
 
-def test_same_seed_same_numbers_and_learning_happens(dataset, tokenizer):
+def test_same_seed_same_numbers_and_learning_happens(dataset, tokenizer, run):
     first = run(dataset, tokenizer, 12, dropout=0.1)
     second = run(dataset, tokenizer, 12, dropout=0.1)
     other = run(dataset, tokenizer, 12, dropout=0.1, seed=1)
@@ -332,7 +292,7 @@ def test_same_seed_same_numbers_and_learning_happens(dataset, tokenizer):
     assert [e.step for e in first.history.evals] == [4, 8, 12]
 
 
-def test_accumulation_gives_the_update_of_one_big_batch(dataset, tokenizer):
+def test_accumulation_gives_the_update_of_one_big_batch(dataset, tokenizer, run):
     whole = run(dataset, tokenizer, 4, batch_size=8)
     split = run(dataset, tokenizer, 4, batch_size=8, accumulation_steps=4)
     np.testing.assert_allclose(whole.train().losses(), split.train().losses(), rtol=1e-5)
@@ -355,7 +315,7 @@ class InterruptAt:
 
 
 @pytest.mark.parametrize("how", ["exception", "signal"])
-def test_interrupted_run_resumes_to_the_same_losses(dataset, tokenizer, tmp_path, how):
+def test_interrupted_run_resumes_to_the_same_losses(dataset, tokenizer, tmp_path, how, run):
     settings = {"dropout": 0.1, "eval_every": 3, "checkpoint_every": 0}
     straight = run(dataset, tokenizer, 10, **settings)
     straight.train()
@@ -380,7 +340,7 @@ def test_interrupted_run_resumes_to_the_same_losses(dataset, tokenizer, tmp_path
         assert torch.equal(a, b)
 
 
-def test_interrupt_inside_a_step_rewinds_it(dataset, tokenizer, tmp_path, monkeypatch):
+def test_interrupt_inside_a_step_rewinds_it(dataset, tokenizer, tmp_path, monkeypatch, run):
     straight = run(dataset, tokenizer, 6, dropout=0.1)
     straight.train()
     first = run(dataset, tokenizer, 6, tmp_path, dropout=0.1)
@@ -404,7 +364,7 @@ def test_interrupt_inside_a_step_rewinds_it(dataset, tokenizer, tmp_path, monkey
     assert resumed.history.losses() == straight.history.losses()
 
 
-def test_resume_refuses_a_different_schedule(dataset, tokenizer, tmp_path):
+def test_resume_refuses_a_different_schedule(dataset, tokenizer, tmp_path, run):
     run(dataset, tokenizer, 3, tmp_path).train()
     other = run(dataset, tokenizer, 5, tmp_path)
     with pytest.raises(ValueError, match="different steps"):
@@ -448,8 +408,7 @@ def _save_calls(monkeypatch, crash_at: int | None, half: bool = False) -> tuple[
 
 
 def test_a_crash_at_any_instant_of_a_checkpoint_swap_resumes_exactly(
-    dataset, tokenizer, tmp_path, monkeypatch
-):
+    dataset, tokenizer, tmp_path, monkeypatch, run):
     settings = {"dropout": 0.1, "checkpoint_every": 2}
     straight = run(dataset, tokenizer, 6, **settings)
     straight.train()
@@ -477,7 +436,7 @@ def test_a_crash_at_any_instant_of_a_checkpoint_swap_resumes_exactly(
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
-def test_a_damaged_checkpoint_file_is_named(dataset, tokenizer, tmp_path, damage):
+def test_a_damaged_checkpoint_file_is_named(dataset, tokenizer, tmp_path, damage, run):
     run(dataset, tokenizer, 3, tmp_path).train()
     state = json.loads((tmp_path / "checkpoint" / "trainer_state.json").read_text())
     assert sorted(state["files"]) == ["config.json", "model.safetensors", "optimizer.safetensors",
@@ -497,223 +456,26 @@ def test_a_damaged_checkpoint_file_is_named(dataset, tokenizer, tmp_path, damage
         run(dataset, tokenizer, 3, tmp_path).load_checkpoint()
 
 
-def _write_corpus(path, documents, separator="\n\n"):
-    path.write_text(separator.join("\n".join(doc) for doc in documents) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.mark.parametrize("layout", ["one_sentence_each", "double_spaced"])
-def test_text_that_cannot_make_both_kinds_of_nsp_pair_is_refused(world, tmp_path, layout):
-    documents = world.as_documents()[:60]
-    if layout == "one_sentence_each":
-        documents = [[sentence] for doc in documents for sentence in doc]
-        path = _write_corpus(tmp_path / "corpus.txt", documents)
-    else:  # every line followed by a blank line
-        path = tmp_path / "corpus.txt"
-        path.write_text("".join(f"{s}\n\n" for doc in documents for s in doc), encoding="utf-8")
-    with pytest.raises(ValueError, match=r"0 true-next and \d+ random-next.*blank line only "
-                                         r"between documents"):
-        prepare_data("tiny", path)
-    good = prepare_data("tiny", _write_corpus(tmp_path / "good.txt", world.as_documents()[:60]))
-    share = sum(p.is_random_next for p in good.train.pairs) / len(good.train)
-    assert 0.4 < share < 0.6
-
-
-def test_a_corpus_in_another_encoding_is_named_with_its_line(tmp_path):
-    path = tmp_path / "latin1.txt"
-    path.write_bytes("The cat sat.\nIt slept.\n\nCaf\u00e9 food was good.\n".encode("latin-1"))
-    with pytest.raises(ValueError, match=r"latin1\.txt is not UTF-8 text: line 4 .*cp1252"):
-        load_corpus(path)
-
-
-def test_trainer_rejects_batches_that_do_not_split(dataset, tokenizer):
+def test_trainer_rejects_batches_that_do_not_split(dataset, tokenizer, run):
     with pytest.raises(ValueError, match="split evenly"):
         run(dataset, tokenizer, 2, batch_size=6, accumulation_steps=4)
-
-
-# ----------------------------------------------------------------------------- fill-in
-
-
-def test_fill_in_input_masks_the_word_in_its_context(world, tokenizer):
-    documents = world.as_documents()
-    words = ("the", "dog", "ate", "an", "apple", ".")
-    blank = Blank(words, 4, "apple", 0, 1)
-    document = ["Sam lived in Oakton.", "The dog ate an apple.", "It was happy."]
-    ids, types, positions, answer = fill_in_input(blank, document, tokenizer, 64)
-    assert answer == tokenizer.convert_tokens_to_ids(tokenizer.tokenize("apple"))
-    assert [ids[p] for p in positions] == [tokenizer.mask_token_id] * len(answer)
-    tokens = tokenizer.convert_ids_to_tokens(ids)
-    assert tokens[0] == "[CLS]" and tokens.count("[SEP]") == 2 and tokens[-1] == "[SEP]"
-    first_sep = tokens.index("[SEP]")
-    # segment A is the sentence before; the blank's sentence starts segment B
-    assert tokenizer.decode(ids[1:first_sep]) == "sam lived in oakton."
-    assert types == [0] * (first_sep + 1) + [1] * (len(ids) - first_sep - 1)
-    assert positions[0] > first_sep
-    # a tight budget keeps the blank's sentence and drops context
-    ids, types, positions, _ = fill_in_input(blank, document, tokenizer, 12)
-    assert len(ids) <= 12 and [ids[p] for p in positions] == [tokenizer.mask_token_id] * len(
-        answer)
-    assert len(documents) > 0
-
-
-def test_fill_in_result_counts_exact_words():
-    blanks = [Blank(("a", "dog", "ran"), 1, "dog", 0, 0), Blank(("mia", "ran"), 0, "mia", 0, 1),
-              Blank(("it", "ran"), 1, "ran", 0, 2)]
-    result = FillInResult(blanks, ["dog", "mia", "sat"])
-    assert result.hits == 2 and result.accuracy == pytest.approx(2 / 3)
-    classes = result.by_class()
-    assert classes["animal"] == (1, 1.0) and classes["verb"] == (1, 0.0)
-    assert word_class("Mia") == "name" and word_class("the") == "function word"
 
 
 # ----------------------------------------------------------------------------- looking at it
 
 
-def test_fill_mask_explorer_redraws_for_a_new_sentence(tokenizer):
-    model = tiny_model(tokenizer.vocab_size)
-    explorer = FillMaskExplorer(model, tokenizer, "the dog [MASK] the ball.", k=4)
-    assert len(explorer.axes[0].patches) == 4
-    first = list(explorer.guesses)
-    assert first == predict_masked(model, tokenizer, "the dog [MASK] the ball.", 4)[0]
-    explorer.text.value = "[MASK] cat sat on the [MASK] mat."
-    assert [o[1] for o in explorer.which.options] == [0, 1]
-    explorer.which.value = 1
-    assert explorer.guesses == predict_masked(model, tokenizer,
-                                              "[MASK] cat sat on the [MASK] mat.", 4)[1]
-    explorer.k.value = 6
-    assert len(explorer.axes[0].patches) == 6
-    probabilities = [p.get_width() for p in explorer.axes[0].patches]
-    assert probabilities == sorted(probabilities)  # drawn bottom-up, best on top
-    explorer.text.value = "no mask here"
-    assert explorer.guesses == [] and len(explorer.axes[0].patches) == 0
 
 
-def test_fill_mask_explorer_puts_a_second_model_beside_the_first(tokenizer):
-    first, second = tiny_model(tokenizer.vocab_size), tiny_model(tokenizer.vocab_size, seed=1)
-    explorer = FillMaskExplorer(first, tokenizer, "the dog [MASK] the ball.", k=3,
-                                name="one", compare=("two", second, tokenizer))
-    assert [len(ax.patches) for ax in explorer.axes] == [3, 3]
-    widths = [p.get_width() for p in explorer.axes[1].patches][::-1]
-    expected = predict_masked(second, tokenizer, "the dog [MASK] the ball.", 3)[0]
-    assert widths == pytest.approx([p for _, p in expected])
-    assert explorer.axes[1].get_title().startswith("two:")
 
 
-def test_live_loss_plot_draws_what_it_is_given():
-    plot = LiveLossPlot(every_seconds=0.0, baseline=0.3)
-    for step in range(1, 4):
-        plot(None, StepLog(step, 5.0 - step, 4.0 - step, 1.0, 1e-3, 1.0))
-    plot(None, EvalResult(3, 2.0, 0.4, 0.6, 0.7, 100, 10))
-    assert list(plot.mlm_line.get_xdata()) == [1, 2, 3]
-    assert list(plot.mlm_line.get_ydata()) == [3.0, 2.0, 1.0]
-    assert list(plot.mlm_acc_line.get_ydata()) == [0.4]
-    assert list(plot.nsp_acc_line.get_ydata()) == [0.7]
-    assert plot.png().startswith(b"\x89PNG")
 
 
-def test_positional_baselines():
-    words = ("A", "sheep", "that", "lives", "in", "the", "meadow", "eats", "plums", ".")
-    guesses = _positional_guesses(words, 7)
-    assert guesses["nearest noun to the left"] == 6  # meadow: wrong across the clause
-    assert guesses["first noun"] == 1 and guesses["1 to the left"] == 6
-    assert guesses["first word"] == 0 and guesses["4 to the left"] == 3
 
 
-def test_head_scores_match_a_planted_previous_word_head(world, monkeypatch):
-    # a vocabulary with every word whole, so "one token to the left" is "one word to the left"
-    tokenizer = BertTokenizer.train(world.sentences(), 5000)
-    model = tiny_model(tokenizer.vocab_size)
-    pairs = world.verb_subject_pairs()[:200]
-
-    class Planted(torch.nn.Module):
-        """The real encoder, except that layer 0 head 1 always looks one token to the left."""
-
-        def __init__(self, bert):
-            super().__init__()
-            self.inner = bert
-
-        def forward(self, input_ids, attention_mask=None, output_attentions=False):
-            output = self.inner(input_ids, attention_mask, output_attentions=True)
-            batch, _, seq, _ = output.attentions[0].shape
-            previous = torch.zeros(batch, seq, seq)
-            previous[:, torch.arange(1, seq), torch.arange(seq - 1)] = 1.0  # token i -> i - 1
-            first = output.attentions[0].clone()
-            first[:, 1] = previous
-            output.attentions = (first, *output.attentions[1:])
-            return output
-
-    monkeypatch.setattr(model, "bert", Planted(model.bert))
-    scores = score_heads_on_subjects(model, tokenizer, pairs)
-    assert scores.cases == len(pairs)
-    assert scores.accuracy.shape == (2, 2)
-    assert scores.accuracy[0, 1] == pytest.approx(scores.baselines["1 to the left"])
-    name, value = scores.best_baseline()
-    assert value == max(scores.baselines.values()) and value > 0.3
-    counts = Counter(sentence.shape for sentence, _ in pairs)
-    assert len(counts) > 5
 
 
-def test_copy_head_scores_find_a_planted_copy_head_and_not_a_first_word_head(world):
-    tokenizer = BertTokenizer.train(world.sentences(), 5000)
-    model = tiny_model(tokenizer.vocab_size)
-    train, blanks = fill_in_benchmark(world, n_blanks=600)
-    documents = world.split(HELD_OUT)[1].as_documents()
-    answer_of = {}
-    for blank in blanks:
-        ids, _, _, answer = fill_in_input(blank, documents[blank.document], tokenizer,
-                                          model.config.max_position_embeddings)
-        answer_of[tuple(ids)] = answer[0]
-
-    class Planted(torch.nn.Module):
-        """The real encoder, except that two heads of layer 1 are planted: head 0 looks back
-        from each [MASK] at the last earlier copy of the hidden word, head 1 at the first word."""
-
-        def __init__(self, bert):
-            super().__init__()
-            self.inner = bert
-
-        def forward(self, input_ids, attention_mask, *args, **kwargs):
-            output = self.inner(input_ids, attention_mask, *args, **kwargs)
-            second = output.attentions[1].clone()  # (B, nh, T, T)
-            second[:, 1] = 0.0
-            second[:, 1, :, 1] = 1.0  # position 0 is [CLS]
-            rows = zip(input_ids.tolist(), attention_mask.tolist(), strict=True)
-            for row, (ids, mask) in enumerate(rows):
-                ids = ids[:sum(mask)]
-                where = ids.index(tokenizer.mask_token_id)
-                copies = [j for j in range(where) if ids[j] == answer_of[tuple(ids)]]
-                if copies:
-                    second[row, 0, where] = 0.0
-                    second[row, 0, where, copies[-1]] = 1.0
-            output.attentions = (output.attentions[0], second)
-            return output
-
-    model.bert = Planted(model.bert)
-    scores = score_heads_on_copies(model, tokenizer, blanks, documents)
-    assert scores.cases > 10 and scores.accuracy.shape == (2, 2)
-    assert scores.accuracy[1, 0] == 1.0 and scores.best_head()[:2] == (1, 0)
-    assert scores.accuracy[1, 1] == 0.0  # the first word is never the earlier mention scored
-    assert 0 < scores.baselines["a random earlier word"] < 0.5
-    with pytest.raises(ValueError, match="no blank"):
-        score_heads_on_copies(model, tokenizer, [b for b in blanks if b.answer == "the"],
-                              documents)
 
 
-def test_nsp_breakdown_sorts_negatives_by_the_kind_of_their_document(world, tokenizer):
-    documents = world.as_documents()
-    kinds = [d.kind for d in world.documents]
-    data = PretrainingDataset.from_documents(documents[:200], tokenizer, MAX_SEQ, seed=0,
-                                             dynamic=False)
-    breakdown = nsp_by_negative_kind(tiny_model(tokenizer.vocab_size), data, kinds)
-    counts = breakdown.counts
-    assert sum(counts.values()) == len(data) and min(counts.values()) > 0
-    negatives = [p for p in data.pairs if p.is_random_next]
-    same = sum(kinds[p.b_document] == kinds[p.document] for p in negatives)
-    assert counts["same_kind"] == same and counts["other_kind"] == len(negatives) - same
-    assert breakdown.kind_reader_ceiling == pytest.approx(
-        (counts["is_next"] + counts["other_kind"]) / len(data))
-    for value in (breakdown.is_next, breakdown.same_kind, breakdown.other_kind):
-        assert 0.0 <= value <= 1.0
 
 
 def test_epoch_batches_group_lengths_and_cover_the_epoch():
@@ -732,26 +494,3 @@ def test_epoch_batches_group_lengths_and_cover_the_epoch():
     shuffled = epoch_order(1000, 2, 1)
     plain = [shuffled[i:i + 16] for i in range(0, 992, 16)]
     assert padding(batches) < 0.2 * padding(plain)
-
-
-def test_a_longer_presets_model_stands_in_for_the_default(tokenizer, tmp_path, monkeypatch):
-    from bertlab import pretraining
-
-    monkeypatch.setenv(ARTIFACTS_ENV, str(tmp_path))
-    main = tmp_path / pretraining.PRETRAINED_MODEL_DIR
-    saved = tiny_model(tokenizer.vocab_size)
-    saved.save_pretrained(main, tokenizer=tokenizer)
-    (main / pretraining.RUN_INFO).write_text(json.dumps({"preset": "long"}))
-
-    def no_training(*args, **kwargs):
-        raise AssertionError("a saved model of a longer preset should have been loaded")
-
-    monkeypatch.setattr(pretraining, "pretrain", no_training)
-    model, loaded_tokenizer = pretraining.load_or_pretrain("default", progress=False)
-    assert loaded_tokenizer.vocab == tokenizer.vocab
-    assert torch.equal(model.bert.embeddings.word_embeddings.weight,
-                       saved.bert.embeddings.word_embeddings.weight)
-    # a run of a shorter preset keeps out of the longer model's way, a longer one replaces it
-    assert pretraining.pretrained_model_dir("default") == tmp_path / "tinybert-default"
-    assert pretraining.pretrained_model_dir("long") == main
-    assert list(pretraining.PRESETS).index("long") > list(pretraining.PRESETS).index("default")

@@ -24,9 +24,6 @@ from bertlab.sparse_mlm import SparseMlmPreTraining, layer_at
 
 REFERENCE = Path(__file__).parent / "data" / "sparse_mlm_reference.safetensors"
 
-SMALL = dict(vocab_size=61, hidden_size=20, num_hidden_layers=2, num_attention_heads=4,
-             intermediate_size=33, max_position_embeddings=24)
-
 
 def pretraining_batch(config: BertConfig, padded: bool, seed: int = 0) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
@@ -108,10 +105,9 @@ def test_reproduces_the_frozen_sparse_computation_bit_for_bit() -> None:
                                        {"num_attention_heads": 1, "hidden_act": "gelu_new"}],
                          ids=["two_layers", "one_layer", "one_head"])
 def test_sparse_rows_equal_the_plain_model_at_the_labelled_positions(
-    overrides: dict, padded: bool
-) -> None:
+    overrides: dict, padded: bool, small_config) -> None:
     torch.manual_seed(0)
-    config = BertConfig(**{**SMALL, **overrides})
+    config = small_config(**overrides)
     model = BertForPreTraining(config).eval()
     batch = pretraining_batch(config, padded)
     with torch.no_grad():
@@ -131,9 +127,9 @@ def test_sparse_rows_equal_the_plain_model_at_the_labelled_positions(
     torch.testing.assert_close(mean_mlm + nsp, dense.loss, atol=1e-6, rtol=1e-6)
 
 
-def test_training_gradients_equal_the_plain_model_with_dropout_off() -> None:
+def test_training_gradients_equal_the_plain_model_with_dropout_off(small_config) -> None:
     torch.manual_seed(0)
-    config = BertConfig(**SMALL, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    config = small_config(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     plain = BertForPreTraining(config).train()
     sparse = BertForPreTraining(config).train()
     sparse.load_state_dict(plain.state_dict())
@@ -149,9 +145,9 @@ def test_training_gradients_equal_the_plain_model_with_dropout_off() -> None:
                                    msg=name)
 
 
-def test_layer_at_computes_the_layer_at_kept_positions_and_zeros_elsewhere() -> None:
+def test_layer_at_computes_the_layer_at_kept_positions_and_zeros_elsewhere(small_config) -> None:
     torch.manual_seed(0)
-    config = BertConfig(**SMALL)
+    config = small_config()
     model = BertModel(config).eval()
     layer = model.encoder.layers[0]
     x = torch.randn(3, 9, config.hidden_size)
@@ -167,18 +163,18 @@ def test_layer_at_computes_the_layer_at_kept_positions_and_zeros_elsewhere() -> 
         assert torch.all(part[~keep] == 0)
 
 
-def test_it_is_a_module_holding_the_model_for_ddp_and_refuses_other_models() -> None:
-    model = BertForPreTraining(BertConfig(**SMALL))
+def test_it_is_a_module_holding_the_model_for_ddp_and_refuses_other_models(small_config) -> None:
+    model = BertForPreTraining(small_config())
     sparse = SparseMlmPreTraining(model)
     assert sparse.model is model
     assert [id(p) for p in sparse.parameters()] == [id(p) for p in model.parameters()]
     assert all(name.startswith("model.") for name in sparse.state_dict())
     with pytest.raises(TypeError, match="BertForPreTraining"):
-        SparseMlmPreTraining(BertForMaskedLM(BertConfig(**SMALL)))
+        SparseMlmPreTraining(BertForMaskedLM(small_config()))
 
 
-def test_bad_labels_and_inputs_are_named() -> None:
-    config = BertConfig(**SMALL)
+def test_bad_labels_and_inputs_are_named(small_config) -> None:
+    config = small_config()
     model = BertForPreTraining(config)
     batch = pretraining_batch(config, padded=True)
     with pytest.raises(ValueError, match="every one of labels is -100"):
