@@ -50,6 +50,7 @@ from bertlab.pretraining import (
     StepLog,
 )
 from bertlab.tokenizer import BertTokenizer
+from bertlab.tokenizer_speedups import FastBertTokenizer
 from bertlab.train import TrainingConfig, TrainingHistory
 
 PRETRAINED_MODEL_DIR = "tinybert"  # under artifacts_dir(): what chapter 06 loads
@@ -181,7 +182,7 @@ def prepare_data(
     train_docs, held_out_docs, blanks = load_corpus(corpus)
     if tokenizer is None:
         sentences = [s for doc in train_docs for s in doc]
-        tokenizer = BertTokenizer.train(sentences, preset.vocab_size)
+        tokenizer = FastBertTokenizer.train(sentences, preset.vocab_size)  # the fast path
     train = PretrainingDataset.from_documents(train_docs, tokenizer, preset.max_seq_length, seed,
                                               dupe_factor=preset.dupe_factor)
     _check_nsp_labels(train.pairs, "the corpus" if corpus is None else str(corpus))
@@ -278,7 +279,7 @@ def pretrain(
         config = preset.training_config(steps, seed or 0, **training_overrides)
     checkpoint = output_dir / CHECKPOINT_DIR if state is not None else None
     if data is None:
-        tokenizer = BertTokenizer.from_pretrained(checkpoint) if checkpoint else None
+        tokenizer = FastBertTokenizer.from_pretrained(checkpoint) if checkpoint else None
         data = prepare_data(preset, corpus, config.seed, tokenizer)
     if checkpoint:
         model = BertForPreTraining(BertConfig.from_pretrained(checkpoint))

@@ -8,7 +8,8 @@ from collections.abc import Callable, Sequence
 import torch
 
 from bertlab.exercises import CheckResult, failed, passed, run_answer
-from bertlab.finetuning import align_labels_to_tokens, best_span, bio_entities
+from bertlab.finetuning import align_labels_to_tokens, best_span
+from bertlab.metrics import bio_entities
 from bertlab.model import IGNORE_INDEX
 
 # [CLS] leo visit ##ed river ##gate ##s . [SEP] [PAD] [PAD]
