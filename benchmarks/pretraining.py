@@ -26,7 +26,8 @@ import measure
 import torch
 
 from bertlab import hf
-from bertlab.pretraining import build_model, collate, get_preset, prepare_data
+from bertlab.pretrain import build_model, get_preset, prepare_data
+from bertlab.pretraining import collate
 from bertlab.sparse_mlm import SparseMlmPreTraining
 
 
