@@ -49,10 +49,12 @@ def test_input_embeddings_show_the_three_tables_of_the_config() -> None:
         assert has(fig, f"table ({c.vocab_size}, {h})", f"table ({c.type_vocab_size}, {h})",
                    f"table ({c.max_position_embeddings}, {h})", f"(T, H) = (9, {h})")
     fig = diagrams.input_embeddings(COURSE, ["[CLS]", "dogs", "[SEP]", "run", "[SEP]"])
-    assert has(fig, "E_{\\mathrm{dogs}}", "E_{\\mathrm{A}}", "E_{\\mathrm{B}}", "(T, H) = (5, 128)")
-    assert sum(t == "E_{\\mathrm{A}}" for t in texts(fig)) == 3  # [CLS] dogs [SEP] are sentence A
+    assert has(fig, "E_{\\text{dogs}}", "E_{\\text{A}}", "E_{\\text{B}}", "(T, H) = (5, 128)")
+    assert sum(t == "E_{\\text{A}}" for t in texts(fig)) == 3  # [CLS] dogs [SEP] are sentence A
     with pytest.raises(ValueError, match="tokens"):
         diagrams.input_embeddings(COURSE, [])
+    with pytest.raises(ValueError, match="1 to 13 tokens"):
+        diagrams.input_embeddings(COURSE, ["a"] * 14)
 
 
 def test_attention_head_shapes_follow_the_head_size() -> None:
@@ -140,8 +142,14 @@ def inside(inner: Bbox, outer: Bbox, slack: float = 1.0) -> bool:
             and inner.y0 >= outer.y0 - slack and inner.y1 <= outer.y1 + slack)
 
 
-@CONFIGS
-@pytest.mark.parametrize("draw", DIAGRAMS, ids=lambda f: f.__name__)
+# Chapter 04's pair, "The dog ate the bone." / "It was hungry.", as MiniLM's tokenizer cuts it.
+LONGEST_PAIR = ["[CLS]", "the", "dog", "ate", "the", "bone", ".", "[SEP]", "it", "was", "hungry",
+                ".", "[SEP]"]
+READABLE = [(draw, config) for draw in DIAGRAMS for config in (BERT_BASE, COURSE, ODD)]
+READABLE.append((lambda config: diagrams.input_embeddings(config, LONGEST_PAIR), BERT_BASE))
+
+
+@pytest.mark.parametrize(("draw", "config"), READABLE)
 def test_diagram_is_readable(draw, config: BertConfig) -> None:  # type: ignore[no-untyped-def]
     fig = draw(config)
     assert isinstance(fig, Figure) and 9 <= fig.get_figwidth() <= 11

@@ -32,7 +32,7 @@ EMBEDDING = {"token": "#ffe08a", "segment": "#c3e6cb", "position": "#c5dcf5", "s
 QKV = {"Q": "#ffc9c9", "K": "#c3fae8", "V": "#d0ebff"}
 ATTENTION, FFN, NORM, ENCODER, HEAD = "#ffd8a8", "#c5f6fa", "#e9ecef", "#dbe4ff", "#ffe3e3"
 EDGE, ARROW, NOTE, FRAME = "#495057", "#343a40", "#495057", "#f8f9fa"
-MAX_TOKENS = 12  # more columns than this no longer leave room for the labels
+MAX_TOKENS = 13  # more columns than this no longer leave room for the labels
 
 EMBEDDING_EXAMPLE = ("[CLS]", "kevin", "visited", "ella", "[SEP]", "her", "kitten", "purred",
                      "[SEP]")
@@ -136,14 +136,14 @@ def input_embeddings(config: BertConfig, tokens: Sequence[str] = EMBEDDING_EXAMP
         raise ValueError(f"draw 1 to {most} tokens (the diagram's columns, within "
                          f"max_position_embeddings), got {n}")
     fig, ax = _canvas(10, 6.6, "Input embeddings: which token, which sentence, and where")
-    xs, step = _columns(2.2, 9.9, n)
-    width = step - 0.1
+    xs, step = _columns(2.05, 9.9, n)
+    width, size = step - 0.08, (10 if step >= 0.7 else 9)  # narrower columns, smaller text
     first_sep = list(tokens).index("[SEP]") if "[SEP]" in tokens else n
     _label(ax, 0.15, 5.55, "Input", f"a sentence pair,\nT = {n} tokens")
-    token_boxes = _tokens(ax, xs, 5.6, tokens, width)
+    token_boxes = _tokens(ax, xs, 5.6, tokens, width, size)
     tables = [  # (name, table rows, what picks the row, the cell for token i)
         ("token", config.vocab_size, "row = token id",
-         lambda i: tokens[i].replace("#", r"\#")),
+         lambda i: "".join(c for c in tokens[i] if c not in "$\\{}")),  # safe inside mathtext
         ("segment", config.type_vocab_size, "row = sentence A or B",
          lambda i: "A" if i <= first_sep else "B"),
         ("position", config.max_position_embeddings, "row = position", str),
@@ -153,12 +153,12 @@ def input_embeddings(config: BertConfig, tokens: Sequence[str] = EMBEDDING_EXAMP
         _label(ax, 0.15, y, f"{name.capitalize()} embeddings",
                f"table {_shape(rows, hidden)}\n{picks}")
         for i, x in enumerate(xs):
-            _box(ax, x, y, width, 0.5, rf"$E_{{\mathrm{{{cell(i)}}}}}$", EMBEDDING[name], 12)
+            _box(ax, x, y, width, 0.5, rf"$E_{{\text{{{cell(i)}}}}}$", EMBEDDING[name], size + 2)
             ax.text(x, y - 0.5, "+" if row < 2 else "=", ha="center", va="center", fontsize=13)
     for box in token_boxes:
         _arrow(ax, box.bottom, (box.x, 4.8))
     _label(ax, 0.15, 1.6, "Sum", f"one vector per token\n(T, H) = {_shape(n, hidden)}")
-    sums = [_box(ax, x, 1.55, width, 0.5, rf"$x_{{{i}}}$", EMBEDDING["sum"], 12)
+    sums = [_box(ax, x, 1.55, width, 0.5, rf"$x_{{{i}}}$", EMBEDDING["sum"], size + 2)
             for i, x in enumerate(xs)]
     bar = _box(ax, (xs[0] + xs[-1]) / 2, 0.55, xs[-1] - xs[0] + width, 0.5,
                f"normalize each token's {hidden} numbers  →  (T, H) = {_shape(n, hidden)}, "
