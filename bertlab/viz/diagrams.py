@@ -1,8 +1,9 @@
 """Concept diagrams drawn from a config, so every size on them comes from the code (ch02-06).
 
-Each function draws one idea as boxes and arrows on a matplotlib `Figure` (no pyplot, no image
-files), in the spirit of Jay Alammar's Illustrated BERT and the BERT paper's Figure 2. Give it
-BERT-base's config or the course model's, and the same picture carries that model's numbers.
+Each function draws one idea as boxes and arrows on a `Diagram`, a matplotlib `Figure` that a
+notebook cell shows as a PNG (no pyplot, no image files), in the spirit of Jay Alammar's
+Illustrated BERT and the BERT paper's Figure 2. Give it BERT-base's config or the course
+model's, and the same picture carries that model's numbers.
 
 - `input_embeddings`: token + segment + position embeddings, summed, then LayerNorm (ch04)
 - `attention_head`: one head's queries, keys and values (ch02)
@@ -14,6 +15,7 @@ BERT-base's config or the course model's, and the same picture carries that mode
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -38,6 +40,15 @@ EMBEDDING_EXAMPLE = ("[CLS]", "kevin", "visited", "ella", "[SEP]", "her", "kitte
                      "[SEP]")
 MLM_EXAMPLE = ("[CLS]", "kevin", "[MASK]", "ella", "[SEP]", "her", "[MASK]", "purred", "[SEP]")
 MLM_ANSWERS = ("visited", "kitten")  # what the two [MASK]s hide
+
+
+class Diagram(Figure):
+    """A matplotlib Figure that a notebook shows as a PNG on its own, with or without pyplot."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -68,7 +79,7 @@ class _Box:
 
 def _canvas(width: float, height: float, title: str) -> tuple[Figure, Axes]:
     """A titled figure whose data coordinates are inches from its bottom-left corner."""
-    fig = Figure(figsize=(width, height), dpi=100)
+    fig = Diagram(figsize=(width, height), dpi=100)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set(xlim=(0, width), ylim=(0, height))
     ax.axis("off")
