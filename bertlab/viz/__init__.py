@@ -9,6 +9,7 @@ modules of bertlab that import ipywidgets or matplotlib; the chapters' modules n
 - `bertlab.viz.corpus`: the TinyWorld explorer (ch00)
 - `bertlab.viz.pretraining`: the live loss plot and the fill-mask explorer (ch05)
 - `bertlab.viz.finetuning`: learning curves and the question-answering explorer (ch06)
+- `bertlab.viz.diagrams`: concept diagrams drawn from a config, sizes read from the code (ch02-06)
 """
 
 from __future__ import annotations
