@@ -68,3 +68,24 @@ def test_benchmark_blanks_come_from_held_out_documents() -> None:
         assert blank.answer == blank.words[blank.position]
         assert sentence.text.lower().startswith(blank.words[0])
     assert len(train.documents) == 360 and train_texts
+
+
+def test_left_only_reads_only_the_words_before_the_blank() -> None:
+    docs = [["the cat sat ."], ["the cat sat ."], ["the dog ran ."]]
+    both, left = NgramFillIn().fit(docs), NgramFillIn(left_only=True).fit(docs)
+    assert all(right == 0 for _, right in left.tables)  # no window reaches right of the blank
+    assert both.predict(("the", "dog", "ran", "."), 1) == "dog"  # 'ran' on the right decides
+    assert left.predict(("the", "dog", "ran", "."), 1) == "cat"  # only 'the' is seen: the commoner
+    # whatever follows the blank, a left-only guess is the same
+    for right in (("sat", "."), ("ran", "."), ("zzz", "yyy")):
+        assert left.predict_top(("the", "x", *right), 1, k=2) == ["cat", "dog"]
+    assert NgramFillIn().windows[0] == (2, 2) and left.windows[0] == (2, 0)
+
+
+def test_left_only_loses_to_both_sides_on_held_out_tinyworld() -> None:
+    world = generate_corpus(600, seed=0)
+    train, test = world.split(0.2)
+    blanks = make_blanks(test.as_documents(), 600, seed=0)
+    both = NgramFillIn().fit(train.as_documents()).accuracy(blanks)
+    left = NgramFillIn(left_only=True).fit(train.as_documents()).accuracy(blanks)
+    assert 0.1 < left < both - 0.05

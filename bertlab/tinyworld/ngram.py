@@ -71,11 +71,17 @@ def fill_in_benchmark(world: TinyWorld, n_blanks: int = BENCHMARK_BLANKS,
 
 
 class NgramFillIn:
-    """Predict a hidden word from the counts of the words around it (two on each side)."""
+    """Predict a hidden word from the counts of the words around it (two on each side).
 
-    def __init__(self) -> None:
+    With `left_only=True` it reads only the two words before the blank, as a left-to-right
+    language model does when it reaches that word; chapter 00 compares the two.
+    """
+
+    def __init__(self, left_only: bool = False) -> None:
+        self.left_only = left_only
+        self.windows = tuple(w for w in BACKOFF if not (left_only and w[1]))  # widest first
         self.tables: dict[tuple[int, int], dict[tuple[str, ...], Counter[str]]] = {
-            window: defaultdict(Counter) for window in BACKOFF
+            window: defaultdict(Counter) for window in self.windows
         }
         self.sentences_seen = 0
 
@@ -105,7 +111,7 @@ class NgramFillIn:
             raise RuntimeError("call fit() on training documents before predicting")
         if not 0 <= position < len(words):
             raise IndexError(f"position {position} is outside a sentence of {len(words)} words")
-        for window in BACKOFF:
+        for window in self.windows:
             counts = self.tables[window].get(self._context(words, position, window))
             if counts:
                 return [word for word, _ in counts.most_common(k)]
