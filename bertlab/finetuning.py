@@ -578,7 +578,7 @@ class TaskTrainer(Trainer):
             max_grad_norm=settings.max_grad_norm,
             eval_every=self.steps_per_epoch, seed=settings.seed, mixed_precision=False)
         super().__init__(model, config, evaluate=evaluate, device=next(model.parameters()).device,
-                         progress=progress, desc=type(data).__name__)
+                         progress=progress, desc="fine-tuning")
 
     def examples(self, step: int) -> list[int]:
         """The rows of step `step`: the next batch_size of its epoch's shuffled order."""
