@@ -279,7 +279,8 @@ class ModelView(View):
         shown = range(first, last + 1)
         num_heads = self.attentions.shape[1]
         self.fig.clf()
-        self.fig.set_size_inches(0.4 + 1.1 * num_heads, 0.5 + 1.1 * len(shown))
+        cell = max(1.1, min(2.2, 8.0 / num_heads))  # inches a thumbnail: ~8 in wide when few heads
+        self.fig.set_size_inches(0.4 + cell * num_heads, 0.5 + cell * len(shown))
         grid = self.fig.subplots(len(shown), num_heads, squeeze=False)
         cmap = matplotlib.colormaps["Blues"].with_extremes(bad="#eeeeee")
         for row, layer in enumerate(shown):
