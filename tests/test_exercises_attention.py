@@ -132,3 +132,21 @@ def test_next_token_head_check(s03: ModuleType) -> None:
     fixed_size = check(lambda t: s03.next_token_projections(6))
     assert not fixed_size.passed and "(T, d)" in fixed_size.message
     assert _not_attempted(check(_placeholder))
+
+
+def test_hints_only_after_a_wrong_answer() -> None:
+    from bertlab.exercises import check_measurement, failed, not_attempted
+
+    assert "Hint" not in str(not_attempted("x", "the secret"))
+    assert "the secret" not in str(not_attempted("x", "the secret"))
+    assert str(failed("x", "wrong.", "the secret")).endswith("Hint: the secret")
+    kwargs = dict(hint="count them", lesson="a lesson.")
+    assert not check_measurement("m", None, 0.15, 0.15, 0.01, **kwargs).attempted
+    assert check_measurement("m", 0.5, 0.151, 0.15, 0.01, **kwargs).passed
+    assert "off" in check_measurement("m", 0.5, 0.151, 0.15, 0.01, **kwargs).message
+    assert "close" in check_measurement("m", 0.14, torch.tensor(0.151), 0.15, 0.01,
+                                        **kwargs).message
+    wrong = check_measurement("m", 0.15, 0.3, 0.15, 0.01, **kwargs)
+    assert not wrong.passed and wrong.attempted and "Hint: count them" in str(wrong)
+    assert not check_measurement("m", "a lot", 0.15, 0.15, 0.01, **kwargs).passed
+    assert not check_measurement("m", 0.15, "0.15x", 0.15, 0.01, **kwargs).passed
