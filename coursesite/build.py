@@ -41,7 +41,7 @@ class Page:
 def chapter_pages(notebooks: Path) -> list[Page]:
     """One page per numbered chapter, titled by the chapter's first heading."""
     pages = []
-    for path in sorted(notebooks.glob("[0-9][0-9]_*.ipynb")):
+    for path in sorted(notebooks.glob("[0-9][0-9]*_*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         first = "".join(notebook.cells[0].source).splitlines()[0] if notebook.cells else path.stem
         pages.append(Page(path, f"{path.stem}.html", first.lstrip("# ").strip()))
@@ -51,8 +51,8 @@ def chapter_pages(notebooks: Path) -> list[Page]:
 def readme_notebook(readme: Path) -> nbformat.NotebookNode:
     """The README as a one-cell notebook, with links to chapters pointed at their pages."""
     text = readme.read_text(encoding="utf-8")
-    text = re.sub(r"\(notebooks/([0-9][0-9]_[\w-]+)\.ipynb\)", r"(\1.html)", text)
-    text = re.sub(r"`([0-9][0-9]_[\w-]+)\.ipynb`", r"[`\1.ipynb`](\1.html)", text)
+    text = re.sub(r"\(notebooks/([0-9][0-9][a-z]?_[\w-]+)\.ipynb\)", r"(\1.html)", text)
+    text = re.sub(r"`([0-9][0-9][a-z]?_[\w-]+)\.ipynb`", r"[`\1.ipynb`](\1.html)", text)
     notebook = nbformat.v4.new_notebook()
     notebook.cells.append(nbformat.v4.new_markdown_cell(text))
     notebook.metadata["title"] = "bertlab — BERT from the ground up"
