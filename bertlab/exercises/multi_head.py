@@ -36,8 +36,9 @@ def check_heads_flops(
     """Grade the heads experiment: FLOPs of 12 heads over FLOPs of 1 head, H=768, T=128."""
     exercise = "number of heads"
     hint = ("build MultiHeadSelfAttention(hidden_size, num_heads), run it on "
-            "torch.randn(1, seq_len, hidden_size) with output_attentions=True inside `with FlopCounterMode(display=False) "
-            "as counter:`, and return counter.get_total_flops()")
+            "torch.randn(1, seq_len, hidden_size) with output_attentions=True inside "
+            "`with FlopCounterMode(display=False) as counter:`, and return "
+            "counter.get_total_flops()")
     if prediction is None:
         return check_measurement(exercise, None, None, 1.0, 0.0, hint=hint, lesson="")
     counts = {}
