@@ -206,7 +206,7 @@ QUIZZES = {
             {"a": "it is the same vector, now in the row where 'pea' stands",
              "b": "it changes, because the words next to 'pea' changed",
              "c": "it becomes the mean of all the value vectors",
-             "d": "it is the output the word at 'pea''s old position used to get"},
+             "d": "it becomes the output of the word that now stands where 'pea' stood"},
             "a",
             "attention compares every query with every key regardless of position, so "
             "permuting the inputs only permutes the outputs (permutation-equivariance).",
