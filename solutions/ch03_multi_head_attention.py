@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from bertlab.attention import MultiHeadSelfAttention
+
+# Predictions written before measuring (never graded; these are reasoned, not measured):
+# heads slice the same four H x H projections, and 12 products of width 64 add up to one of
+# width 768, so the FLOPs should not move;
+HEADS_FLOPS_PREDICTION = 1.0
+# a head compares q = x W_qᵀ and k = x W_kᵀ of size 64, so x_i W_qᵀ W_k x_jᵀ has rank <= 64.
+HEAD_RANK_PREDICTION = 64
 
 
-def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
-    """(B, T, H) -> (B, nh, T, hs): head h gets features h*hs:(h+1)*hs of every token."""
-    batch, seq_len, hidden = x.shape
-    x = x.view(batch, seq_len, num_heads, hidden // num_heads)  # (B, T, nh, hs)
-    return x.transpose(1, 2)  # (B, nh, T, hs)
+def attention_flops(hidden_size: int, num_heads: int, seq_len: int) -> int:
+    """FLOPs of one forward pass of an attention layer, counted by PyTorch's FlopCounterMode."""
+    layer = MultiHeadSelfAttention(hidden_size, num_heads).eval()
+    x = torch.randn(1, seq_len, hidden_size)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        layer(x, output_attentions=True)  # the explicit path: its matrix products are counted
+    return counter.get_total_flops()
 
 
-def count_attention_parameters(hidden_size: int, num_heads: int) -> int:
-    """Query, key, value and output projections: four H x H weights and four H biases."""
-    del num_heads  # heads split H; they add no parameters
-    return 4 * (hidden_size * hidden_size + hidden_size)
+def head_score_rank(hidden_size: int, num_heads: int) -> int:
+    """Rank of head 0's score matrix W_qᵀ W_k, the (H, H) matrix with q·k = x_i W_qᵀ W_k x_jᵀ."""
+    layer = MultiHeadSelfAttention(hidden_size, num_heads)
+    head_size = hidden_size // num_heads
+    w_q = layer.query.weight[:head_size]  # (hs, H): head 0's rows of the query projection
+    w_k = layer.key.weight[:head_size]
+    return int(torch.linalg.matrix_rank(w_q.T @ w_k))
 
 
 def next_token_projections(seq_len: int, scale: float = 20.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -23,3 +38,6 @@ def next_token_projections(seq_len: int, scale: float = 20.0) -> tuple[torch.Ten
     w_k = torch.eye(seq_len)
     w_q = torch.diag(torch.ones(seq_len - 1), diagonal=1) * scale  # row i -> column i+1
     return w_q, w_k
+
+
+CONCEPT_ANSWERS = {"03": {1: "c", 2: "b", 3: "d", 4: "a", 5: "b"}}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from types import ModuleType
 
@@ -41,40 +40,55 @@ def _not_attempted(result: object) -> bool:
 # --- chapter 02 -----------------------------------------------------------------------------
 
 
-def test_attention_weights_check(s02: ModuleType) -> None:
-    check = ch02.check_attention_weights
-    assert check(s02.attention_weights).passed
-    unscaled = check(lambda q, k: torch.softmax(q @ k.T, dim=-1))
-    assert not unscaled.passed and "√d_k" in unscaled.message
-    by_d = check(lambda q, k: torch.softmax(q @ k.T / k.size(-1), dim=-1))
-    assert not by_d.passed and "square root" in by_d.message
-    wrong_dim = check(lambda q, k: torch.softmax(q @ k.T / math.sqrt(k.size(-1)), dim=0))
-    assert not wrong_dim.passed and "dim=-1" in wrong_dim.message
-    no_softmax = check(lambda q, k: q @ k.T / math.sqrt(k.size(-1)))
-    assert not no_softmax.passed and "sum to one" in no_softmax.message
-    shape = check(lambda q, k: s02.attention_weights(q, k).T)
-    assert not shape.passed and "shape" in shape.message
-    crash = check(lambda q, k: q @ k)
+def test_unscaled_peak_check(s02: ModuleType) -> None:
+    check = ch02.check_unscaled_peak
+    right = check(s02.UNSCALED_PEAK_PREDICTION, s02.largest_weight)
+    assert right.passed and "you predicted 0.8" in right.message
+    assert check(0.1, 0.77).passed  # a measured number works too; a wrong prediction still passes
+
+    def scaled(d_k: int, n_keys: int, use_scaling: bool) -> float:
+        return s02.largest_weight(d_k, n_keys, True)
+
+    with_scaling = check(0.8, scaled)
+    assert not with_scaling.passed and "WITH the 1/√d_k" in with_scaling.message
+    assert "Hint:" in str(with_scaling)
+    mean_of_all = check(0.8, 1 / 128)
+    assert not mean_of_all.passed and "mean of all the weights" in mean_of_all.message
+    sixteen = check(0.8, lambda d_k, n_keys, s: s02.largest_weight(d_k, 16, s))
+    assert not sixteen.passed and "16 keys" in sixteen.message
+    overall = check(0.8, 1.0)
+    assert not overall.passed and "single largest" in overall.message
+    other = check(0.8, 0.5)
+    assert not other.passed and other.attempted and "0.5" in other.message
+    crash = check(0.8, lambda d_k, n_keys, s: torch.ones(2) @ torch.ones(3))
     assert not crash.passed and crash.attempted and "raised" in crash.message
-    assert _not_attempted(check(_placeholder))
+    waiting = check(None, s02.largest_weight)
+    assert _not_attempted(waiting) and "prediction" in waiting.message
+    untried = check(0.8, _placeholder)
+    assert _not_attempted(untried) and "Hint" not in str(untried)
 
 
-def test_masked_attention_check(s02: ModuleType) -> None:
-    check = ch02.check_masked_attention
-    assert check(s02.masked_attention).passed
+def test_forgotten_mask_check(s02: ModuleType) -> None:
+    check = ch02.check_forgotten_mask
+    right = check(s02.FORGOTTEN_MASK_PREDICTION, s02.weight_on_padding)
+    assert right.passed and "123/128" in right.message
+    masked = check(0.1, lambda n, t, use_mask: s02.weight_on_padding(n, t, True))
+    assert not masked.passed and "with the mask" in masked.message and "Hint:" in str(masked)
+    one_key = check(0.1, lambda n, t, m: s02.weight_on_padding(n, t, m) / (t - n))
+    assert not one_key.passed and "ONE [PAD] key" in one_key.message
+    real = check(0.1, lambda n, t, m: 1 - s02.weight_on_padding(n, t, m))
+    assert not real.passed and "real tokens" in real.message
+    assert not check(0.1, "most of it").passed
+    assert _not_attempted(check(None, s02.weight_on_padding))
+    assert _not_attempted(check(0.5, _placeholder))
 
-    def weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        return q @ k.T / math.sqrt(k.size(-1))
 
-    ignored = check(lambda q, k, v, m: torch.softmax(weights(q, k), -1) @ v)
-    assert not ignored.passed and "no effect" in ignored.message
-    inverted = check(lambda q, k, v, m: s02.masked_attention(q, k, v, ~m))
-    assert not inverted.passed and "inverted" in inverted.message
-    after = check(lambda q, k, v, m: (torch.softmax(weights(q, k), -1) * m) @ v)
-    assert not after.passed and "before the softmax" in after.message
-    unscaled = check(lambda q, k, v, m: torch.softmax((q @ k.T).masked_fill(~m, -1e9), -1) @ v)
-    assert not unscaled.passed and unscaled.attempted
-    assert _not_attempted(check(_placeholder))
+def test_chapter_02_tolerances_cover_other_seeds() -> None:
+    peak, padding = ch02.largest_weight(64, 128, False), ch02.weight_on_padding(5, 128, False)
+    for seed in range(1, 6):  # an honest learner may draw other numbers than the check's seed 0
+        assert abs(ch02.largest_weight(64, 128, False, seed) - peak) <= ch02.PEAK_TOLERANCE / 2
+        assert abs(ch02.weight_on_padding(5, 128, False, seed) - padding) \
+            <= ch02.PADDING_TOLERANCE / 2
 
 
 def test_causal_mask_check(s02: ModuleType) -> None:
@@ -88,36 +102,57 @@ def test_causal_mask_check(s02: ModuleType) -> None:
     assert not floats.passed and "bool" in floats.message
     everything = check(lambda t: torch.ones(t, t, dtype=torch.bool))
     assert not everything.passed and "lower-triangular" in everything.message
-    assert _not_attempted(check(_placeholder))
+    assert "Hint:" in str(everything)
+    shape = check(lambda t: torch.ones(t, dtype=torch.bool))
+    assert not shape.passed and "shape" in shape.message
+    untried = check(_placeholder)
+    assert _not_attempted(untried) and "tril" not in str(untried)
 
 
 # --- chapter 03 -----------------------------------------------------------------------------
 
 
-def test_split_heads_check(s03: ModuleType) -> None:
-    check = ch03.check_split_heads
-    assert check(s03.split_heads).passed
-    naive = check(lambda x, nh: x.view(x.size(0), nh, x.size(1), x.size(2) // nh))
-    assert not naive.passed and "mixed up" in naive.message
-    no_transpose = check(lambda x, nh: x.view(x.size(0), x.size(1), nh, x.size(2) // nh))
-    assert not no_transpose.passed and "transpose" in no_transpose.message
-    wrong_shape = check(lambda x, nh: x)
-    assert not wrong_shape.passed and "expected shape" in wrong_shape.message
-    assert _not_attempted(check(_placeholder))
+def test_heads_flops_check(s03: ModuleType) -> None:
+    check = ch03.check_heads_flops
+    right = check(s03.HEADS_FLOPS_PREDICTION, s03.attention_flops)
+    assert right.passed and "12 heads cost exactly what 1 head costs" in right.message
+    assert check(12, s03.attention_flops).passed  # a wrong prediction, measured honestly
+
+    def fused(hidden: int, heads: int, seq_len: int) -> int:
+        return ch03.attention_flops(hidden, heads, seq_len, weights=False)
+
+    missed = check(12, fused)
+    assert not missed.passed and "output_attentions=True" in missed.message
+    assert "Hint:" in str(missed)
+    per_head = check(12, lambda h, nh, t: nh * s03.attention_flops(h, nh, t))
+    assert not per_head.passed and "12 head(s)" in per_head.message
+    batch_of_two = check(12, lambda h, nh, t: 2 * s03.attention_flops(h, nh, t))
+    assert not batch_of_two.passed and "1 head(s)" in batch_of_two.message
+    text = check(12, lambda h, nh, t: "many")
+    assert not text.passed and "positive number" in text.message
+    assert _not_attempted(check(None, s03.attention_flops))
+    untried = check(12, _placeholder)
+    assert _not_attempted(untried) and "FlopCounterMode" not in str(untried)
 
 
-def test_parameter_count_check(s03: ModuleType) -> None:
-    check = ch03.check_attention_parameter_count
-    assert check(s03.count_attention_parameters).passed
-    no_bias = check(lambda h, nh: 4 * h * h)
-    assert not no_bias.passed and "biases" in no_bias.message
-    no_output = check(lambda h, nh: 3 * (h * h + h))
-    assert not no_output.passed and "output projection" in no_output.message
-    per_head = check(lambda h, nh: nh * 4 * (h * h + h))
-    assert not per_head.passed and "num_heads" in per_head.message
-    text = check(lambda h, nh: "a lot")
-    assert not text.passed and "int" in text.message
-    assert _not_attempted(check(_placeholder))
+def test_head_rank_check(s03: ModuleType) -> None:
+    check = ch03.check_head_rank
+    right = check(s03.HEAD_RANK_PREDICTION, s03.head_score_rank)
+    assert right.passed and "rank 64" in right.message and "close" in right.message
+    surprised = check(768, s03.head_score_rank)
+    assert surprised.passed and "off" in surprised.message
+
+    def whole_layer(hidden: int, heads: int) -> int:
+        return s03.head_score_rank(hidden, 1)
+
+    whole = check(64, whole_layer)
+    assert not whole.passed and "all heads" in whole.message and "Hint:" in str(whole)
+    heads = check(64, 12)
+    assert not heads.passed and "number of heads" in heads.message
+    other = check(64, 100)
+    assert not other.passed and "64" in other.message
+    assert _not_attempted(check(None, s03.head_score_rank))
+    assert _not_attempted(check(64, _placeholder))
 
 
 def test_next_token_head_check(s03: ModuleType) -> None:
@@ -131,7 +166,8 @@ def test_next_token_head_check(s03: ModuleType) -> None:
     assert not soft.passed and "softly" in soft.message
     fixed_size = check(lambda t: s03.next_token_projections(6))
     assert not fixed_size.passed and "(T, d)" in fixed_size.message
-    assert _not_attempted(check(_placeholder))
+    untried = check(_placeholder)
+    assert _not_attempted(untried) and "Hint" not in str(untried)
 
 
 def test_hints_only_after_a_wrong_answer() -> None:
