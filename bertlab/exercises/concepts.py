@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 
-from bertlab.exercises import CheckResult, failed, not_attempted, passed
+from bertlab.exercises import CheckResult, failed, passed
 
 
 @dataclass(frozen=True)
@@ -45,17 +45,23 @@ class QuizResult:
         """True when every question is answered right."""
         return all(result.passed for result in self.results)
 
-    def __str__(self) -> str:
+    def _headline(self) -> str:
         right = sum(result.passed for result in self.results)
-        lines = [f"{right} of {len(self.results)} right"]
-        return "\n".join(lines + [str(result) for result in self.results])
+        open_ = [str(number) for number, result in enumerate(self.results, start=1)
+                 if not result.attempted]
+        left = f"; not answered yet: {', '.join(open_)} (replace None with a letter)" if open_ \
+            else ""
+        return f"{right} of {len(self.results)} right{left}"
+
+    def __str__(self) -> str:
+        answered = [str(result) for result in self.results if result.attempted]
+        return "\n".join([self._headline()] + answered)
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        right = sum(result.passed for result in self.results)
-        body = "".join(result._repr_html_() for result in self.results)
-        return f"<div><b>{right} of {len(self.results)} right</b>{body}</div>"
+        body = "".join(result._repr_html_() for result in self.results if result.attempted)
+        return f"<div><b>{escape(self._headline())}</b>{body}</div>"
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ class Quiz:
             name = f"question {number}"
             given = answers.get(number)
             if given is None:
-                results.append(not_attempted(name))
+                results.append(CheckResult(name, False, "not answered yet.", attempted=False))
                 continue
             letter = str(given).strip().lower().strip("()")
             if letter == question.answer:
