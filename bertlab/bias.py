@@ -246,19 +246,23 @@ def minilm() -> tuple[BertModel, BertTokenizer]:
 def word_vectors(model: BertModel, tokenizer: BertTokenizer, words: Sequence[str],
                  template: str) -> np.ndarray:
     """(n, H) unit vectors: each word's last-layer vector (mean of its pieces) in the template."""
-    texts = [template.format(word) for word in words]
-    batch = tokenizer(texts)
+    if template.count("{}") != 1:
+        raise ValueError(f"the template needs exactly one '{{}}' for the word, got {template!r}")
+    start = template.index("{}")  # the word's first character in every text
+    encodings = tokenizer.encode_batch([template.format(word) for word in words])
     was_training = model.training
     model.eval()
-    hidden = model(batch["input_ids"], batch["attention_mask"],
-                   batch["token_type_ids"]).last_hidden_state
+    hidden = model(torch.tensor([e.input_ids for e in encodings]),
+                   torch.tensor([e.attention_mask for e in encodings]),
+                   torch.tensor([e.token_type_ids for e in encodings])).last_hidden_state
     model.train(was_training)
     vectors = []
-    for row, word in enumerate(words):
-        pieces = tokenizer.convert_tokens_to_ids(tokenizer.tokenize(word))
-        ids = batch["input_ids"][row].tolist()
-        start = next(i for i in range(1, len(ids)) if ids[i:i + len(pieces)] == pieces)
-        vectors.append(hidden[row, start:start + len(pieces)].mean(0))
+    for row, (word, encoding) in enumerate(zip(words, encodings, strict=True)):
+        pieces = [i for i, span in enumerate(encoding.offsets)
+                  if span is not None and start <= span[0] and span[1] <= start + len(word)]
+        if not pieces:
+            raise ValueError(f"{word!r} gives no tokens in {template!r}")
+        vectors.append(hidden[row, pieces].mean(0))
     return torch.nn.functional.normalize(torch.stack(vectors), dim=-1).numpy()
 
 
