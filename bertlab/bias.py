@@ -221,9 +221,11 @@ def compare(corpus_rates: Sequence[float], model_rates: Sequence[float],
         raise ValueError(f"need two equal lists of at least 3 rates, got {x.shape} and {y.shape}")
     correlation = float(np.corrcoef(x, y)[0, 1])
     slope = float(np.polyfit(x, y, 1)[0])
-    rng = np.random.default_rng(seed)
-    shuffled = np.array([np.corrcoef(rng.permutation(x), y)[0, 1] for _ in range(permutations)])
-    p = float((1 + np.sum(shuffled >= correlation)) / (1 + permutations))
+    shuffled = np.random.default_rng(seed).permuted(np.tile(x, (permutations, 1)), axis=1)
+    centred = shuffled - x.mean()
+    shuffled_correlations = centred @ (y - y.mean()) / (
+        np.sqrt((centred**2).sum(1)) * np.sqrt(((y - y.mean()) ** 2).sum()))
+    p = float((1 + np.sum(shuffled_correlations >= correlation - 1e-12)) / (1 + permutations))
     return Comparison(correlation, slope, p, float(np.abs(x - truth).max()),
                       float(np.abs(y - truth).max()))
 
@@ -294,17 +296,15 @@ def embedding_association(model: BertModel, tokenizer: BertTokenizer, words: Seq
                           seed: int = 0) -> EmbeddingAssociation:
     """How much closer each word's contextual vector is to women's words than to men's."""
     targets = word_vectors(model, tokenizer, words, word_template)
-    female = word_vectors(model, tokenizer, female_words, attribute_template)
-    male = word_vectors(model, tokenizer, male_words, attribute_template)
+    attributes = word_vectors(model, tokenizer, [*female_words, *male_words], attribute_template)
+    cosines = targets @ attributes.T  # (W, F + M)
+    k, n = len(female_words), len(female_words) + len(male_words)
+    real = np.arange(n) < k  # the first k attribute words are the women's
+    splits = np.random.default_rng(seed).permuted(np.tile(real, (permutations, 1)), axis=1)
 
-    def scores(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return (targets @ a.T).mean(1) - (targets @ b.T).mean(1)
+    def scores(is_female: np.ndarray) -> np.ndarray:  # (S, n) bool -> (S, W)
+        weights = np.where(is_female, 1 / k, -1 / (n - k))
+        return weights @ cosines.T
 
-    pooled = np.concatenate([female, male])
-    rng = np.random.default_rng(seed)
-    null = []
-    for _ in range(permutations):
-        order = rng.permutation(len(pooled))
-        null.append(scores(pooled[order[:len(female)]], pooled[order[len(female):]]))
-    return EmbeddingAssociation(tuple(words), scores(female, male), np.array(null))
+    return EmbeddingAssociation(tuple(words), scores(real[None])[0], scores(splits))
 
