@@ -76,7 +76,7 @@ def check_zipf_bigger(prediction: float | None,
             "frequencies; fit np.polyfit(np.log(ranks[:100]), np.log(freqs[:100]), 1) as the "
             "chapter's Zipf plot does, and return the slope.")
     pending = _prediction_first(name, prediction)
-    if pending:
+    if pending is not None:
         return pending
     measured = run_answer(name, hint, zipf_slope, BIGGER_CORPUS)
     if isinstance(measured, CheckResult):
@@ -142,7 +142,7 @@ def check_less_text(
     hint = ("fit NgramFillIn() on train_documents[:len(train_documents) // 10] and return its "
             ".accuracy(blanks), a fraction between 0 and 1.")
     pending = _prediction_first(name, prediction)
-    if pending:
+    if pending is not None:
         return pending
     documents, blanks = _benchmark()
     measured = run_answer(name, hint, accuracy_with_a_tenth, [list(d) for d in documents],
@@ -223,14 +223,14 @@ QUIZZES = {"00": Quiz("00", (
         "almost none of those that hide a name. Why?",
         {"a": "Names are longer words, and the model prefers short ones.",
          "b": "There are too few names in the training text to count.",
-         "c": "The word that decides *was* or *were* is within two words; the word that decides "
+         "c": "The word that decides 'was' or 'were' is within two words; the word that decides "
               "a name was said a sentence or more earlier, outside its window."},
         "c", "an n-gram only reads two words either side; a name is fixed by the rest of the "
              "document, which attention can reach.",
         {"a": "the model ignores word length; it picks the commonest word seen in the same "
               "context.",
          "b": "names are frequent in TinyWorld; the trouble is that the neighbours of a name "
-              "(*___ went to the office*) fit every name equally well."}),
+              "('___ went to the office') fit every name equally well."}),
     Question(
         "A left-to-right model reaches a blank that is the first word of a sentence. What does it "
         "know about that word?",
