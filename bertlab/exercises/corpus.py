@@ -163,9 +163,9 @@ def check_less_text(
     lesson = (f"A tenth of the text ({reference.documents} documents) costs only {100 * lost:.1f} "
               f"points: {reference.accuracy_all:.1%} from all {len(documents):,} documents, "
               f"{reference.accuracy:.1%} from a tenth. Counting more of the same two-word windows "
-              "soon stops paying; the blanks it still misses need words outside its window (a "
-              "name said earlier, the gender of a pronoun), and no amount of counting brings "
-              "those in. Reading the whole context does.")
+              "soon stops paying: many of the blanks it still misses need words outside its "
+              "window (a name said earlier, the gender of a pronoun), and no amount of counting "
+              "brings those in. Reading the whole context does.")
     return check_measurement(name, prediction, measured, reference.accuracy, LESS_TEXT_TOLERANCE,
                              hint=hint, lesson=lesson)
 

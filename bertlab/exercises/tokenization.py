@@ -89,7 +89,7 @@ def check_bert_pieces(
     lesson = (f"It cuts {share:.1%} of the words; the ones it cuts most often: {examples}. "
               f"bert-base-uncased learned its {bert_tokenizer.vocab_size:,} "
               "tokens from Wikipedia and books: a vocabulary fits the text it was learned from, "
-              "and a word its text rarely used is spelled from pieces, never lost.")
+              "and a word its text rarely used is spelled from pieces rather than lost.")
     return check_measurement(exercise, prediction, measured, pieces / len(words),
                              PIECES_TOLERANCE, hint=hint, lesson=lesson)
 
