@@ -118,6 +118,10 @@ def test_english_unknowns_check(solution: ModuleType) -> None:
 
     result = check(0.3, word_level, tinyworld())
     assert not result.passed and "this experiment gives" in result.message
+    # with ; : and ' in its alphabet nothing is lost, and a right answer of 0 is not a slip
+    complete = BertTokenizer([*tinyworld().ids_to_tokens, ";", ":", "'"])
+    nothing_lost = check(0.3, solution.unknown_share, complete)
+    assert nothing_lost.passed and "no word" in nothing_lost.message
     assert not_attempted(check(None, solution.unknown_share, tinyworld()))
     assert not_attempted(check(0.3, placeholder, tinyworld()))
 

@@ -48,13 +48,13 @@ PIECES_HINT = ("words are tokenizer.basic.tokenize(sentence) (a punctuation mark
                "and return pieces / words.")
 
 
-def _known_slips(exercise: str, measured: Any, slips: dict[str, float], hint: str
-                 ) -> CheckResult | None:
+def _known_slips(exercise: str, measured: Any, expected: float, tolerance: float,
+                 slips: dict[str, float], hint: str) -> CheckResult | None:
     """A failure naming the mistake when the measurement equals a known wrong measurement."""
     if not isinstance(measured, int | float):
         return None
     for message, value in slips.items():
-        if abs(measured - value) < 1e-9:
+        if abs(measured - value) < 1e-9 and abs(value - expected) > tolerance:
             return failed(exercise, f"you measured {measured:.4g}: {message}", hint)
     return None
 
@@ -76,7 +76,8 @@ def check_bert_pieces(
     words = word_pieces(bert_tokenizer, sentences)
     pieces = sum(len(p) for _, p in words)
     letters = [w for w, _ in words if w[0].isalnum()]
-    slip = _known_slips(exercise, measured, {
+    expected = pieces / len(words)
+    slip = _known_slips(exercise, measured, expected, PIECES_TOLERANCE, {
         "that is words per piece; divide the pieces by the words.": len(words) / pieces,
         "your words leave the punctuation marks out (str.split() glues each to the word before "
         "it) but the pieces keep them; count a punctuation mark as a word.": pieces / len(letters),
@@ -90,8 +91,8 @@ def check_bert_pieces(
               f"bert-base-uncased learned its {bert_tokenizer.vocab_size:,} "
               "tokens from Wikipedia and books: a vocabulary fits the text it was learned from, "
               "and a word its text rarely used is spelled from pieces rather than lost.")
-    return check_measurement(exercise, prediction, measured, pieces / len(words),
-                             PIECES_TOLERANCE, hint=hint, lesson=lesson)
+    return check_measurement(exercise, prediction, measured, expected, PIECES_TOLERANCE,
+                             hint=hint, lesson=lesson)
 
 
 def check_english_unknowns(
@@ -113,7 +114,8 @@ def check_english_unknowns(
     words = word_pieces(tinyworld_tokenizer, sentences)
     lost = [w for w, p in words if p == [UNK]]
     pieces = sum(len(p) for _, p in words)
-    slip = _known_slips(exercise, measured, {
+    expected = len(lost) / len(words)
+    slip = _known_slips(exercise, measured, expected, UNKNOWN_TOLERANCE, {
         "that is lost words per piece; divide by the number of words.": len(lost) / pieces,
         "that is the number of lost words; divide it by the number of words.": float(len(lost)),
         "that is the share of words kept; return the share lost.": 1 - len(lost) / len(words),
@@ -122,18 +124,20 @@ def check_english_unknowns(
         return slip
     longest, its_pieces = max(words, key=lambda item: len(item[1]))
     shown = " ".join(sorted(set(lost)))
-    if all(not word[0].isalnum() for word in lost):
+    spelled = (f"spelled from pieces, {pieces / len(words):.2f} per word ({longest} → "
+               f"{' '.join(its_pieces)})")
+    if lost and all(not word[0].isalnum() for word in lost):
         lesson = (f"The words it loses are punctuation marks TinyWorld never writes ({shown}). "
-                  "Its alphabet holds every letter, so a word made of letters is never lost: it "
-                  f"is spelled from pieces instead, {pieces / len(words):.2f} per word "
-                  f"({longest} → {' '.join(its_pieces)}). A word-level vocabulary would have lost "
-                  "every word TinyWorld never uses.")
+                  "Every letter of the paragraph is in its alphabet, so no word made of letters "
+                  f"is lost: each is {spelled}. A word-level vocabulary would have lost every "
+                  "word TinyWorld never uses.")
+    elif lost:
+        lesson = (f"It loses {shown}: words with characters outside its alphabet. Every other "
+                  f"word is {spelled}.")
     else:
-        lesson = (f"It loses {shown}: characters outside its alphabet. Every other word is "
-                  f"spelled from pieces, {pieces / len(words):.2f} per word "
-                  f"({longest} → {' '.join(its_pieces)}).")
-    return check_measurement(exercise, prediction, measured, len(lost) / len(words),
-                             UNKNOWN_TOLERANCE, hint=hint, lesson=lesson)
+        lesson = f"It loses no word at all: every word is {spelled}."
+    return check_measurement(exercise, prediction, measured, expected, UNKNOWN_TOLERANCE,
+                             hint=hint, lesson=lesson)
 
 
 PAIR_CASES = [([7, 8, 9], [10, 11], 10), ([12], [13, 14, 15], 8), ([16, 17], [18], 6)]
