@@ -2,45 +2,29 @@
 
 from __future__ import annotations
 
-import unicodedata
-from collections import Counter
+from collections.abc import Sequence
+
+from bertlab.tokenizer import BertTokenizer
+
+# Exercise 1: a 30,522-token vocabulary keeps most TinyWorld words whole, but not all.
+bert_pieces_prediction = 1.2
 
 
-def normalize(word: str) -> str:
-    """BERT's uncased normalization: lowercase, decompose (NFD), drop combining marks (Mn)."""
-    decomposed = unicodedata.normalize("NFD", word.lower())
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+def pieces_per_word(tokenizer: BertTokenizer, sentences: Sequence[str]) -> float:
+    """WordPiece tokens per word (a punctuation mark counts as a word) over all the sentences."""
+    words = sum(len(tokenizer.basic.tokenize(sentence)) for sentence in sentences)
+    pieces = sum(len(tokenizer.tokenize(sentence)) for sentence in sentences)
+    return pieces / words
 
 
-def greedy_wordpiece(word: str, vocab: set[str]) -> list[str]:
-    """Longest match first from the left; '##' marks continuation pieces; [UNK] when stuck."""
-    pieces = []
-    start = 0
-    while start < len(word):
-        end = len(word)
-        while end > start:
-            piece = word[start:end] if start == 0 else "##" + word[start:end]
-            if piece in vocab:
-                break
-            end -= 1
-        if end == start:  # nothing matched at this position: the whole word is unknown
-            return ["[UNK]"]
-        pieces.append(piece)
-        start = end
-    return pieces
+# Exercise 2: TinyWorld's vocabulary meets English prose it never saw.
+english_unknown_prediction = 0.3
 
 
-def best_merge(word_counts: dict[str, int]) -> tuple[str, str]:
-    """The pair with the highest freq(pair) / (freq(left) * freq(right)) in the initial split."""
-    symbols: Counter[str] = Counter()
-    pairs: Counter[tuple[str, str]] = Counter()
-    for word, count in word_counts.items():
-        split = [word[0]] + ["##" + c for c in word[1:]]
-        for symbol in split:
-            symbols[symbol] += count
-        for pair in zip(split, split[1:], strict=False):
-            pairs[pair] += count
-    return max(pairs, key=lambda p: pairs[p] / (symbols[p[0]] * symbols[p[1]]))
+def unknown_share(tokenizer: BertTokenizer, sentences: Sequence[str]) -> float:
+    """The share of words (punctuation included) that the vocabulary can only write as [UNK]."""
+    words = [word for sentence in sentences for word in tokenizer.basic.tokenize(sentence)]
+    return sum(tokenizer.tokenize(word) == ["[UNK]"] for word in words) / len(words)
 
 
 def pair_inputs(ids_a: list[int], ids_b: list[int], max_length: int) -> dict[str, list[int]]:
@@ -55,3 +39,6 @@ def pair_inputs(ids_a: list[int], ids_b: list[int], max_length: int) -> dict[str
         "token_type_ids": token_type_ids + [0] * padding,
         "attention_mask": attention_mask + [0] * padding,
     }
+
+
+CONCEPT_ANSWERS = {"01": {1: "b", 2: "a", 3: "c", 4: "b", 5: "a"}}

