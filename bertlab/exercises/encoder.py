@@ -141,11 +141,12 @@ def check_residual_growth(prediction: float | None, measure: Callable[[], float]
     return check_measurement(
         exercise, prediction, measured, expected, GROWTH_TOLERANCE, hint=hint,
         lesson=(f"Each pre-LN layer adds its sublayers' outputs to the stream and nothing "
-                f"rescales it, so its variance grows by a similar amount per layer and its norm "
-                f"like the square root of depth ({expected:.2f}x after {DEPTH} layers here; "
-                f"post-LN stays at {post_ln:.2f}x). That is why pre-LN models (GPT-2 and most "
-                f"large models) end with one more LayerNorm, and why they train deep stacks "
-                f"without warm-up tricks: the residual path is never squeezed by a LayerNorm."),
+                f"rescales the sum, so the stream's variance grows by about the same amount with "
+                f"every layer: {expected:.2f}x in norm after {DEPTH} layers here, and more with "
+                f"more layers (post-LN stays at {post_ln:.2f}x). That is why pre-LN models "
+                f"(GPT-2 and most large models since) end with one more LayerNorm, and why deep "
+                f"pre-LN stacks train more easily: the residual path never passes through a "
+                f"LayerNorm, so the gradient flows back along it unchanged."),
     )
 
 
