@@ -233,7 +233,7 @@ def check_pretraining_parameter_count(answer: Callable[[BertConfig], int]) -> Ch
         if result == expected - hidden * hidden - hidden:
             return failed(exercise, "you left out the pooler (H x H + H), which NSP reads.")
         return failed(exercise, f"for hidden_size={hidden}, {config.num_hidden_layers} layers: "
-                                f"expected {expected:,}, got {result:,}")
+                                f"expected {expected:,}, got {result:,}", hint)
     return passed(exercise, "BERT-base with both heads: 110,106,428 parameters, and the output "
                             "matrix costs nothing extra thanks to weight tying.")
 
@@ -280,7 +280,7 @@ def check_previous_token_score(
         return failed(exercise, "padding positions are included; keep only pairs where both "
                                 "tokens are real (attention_mask == 1).")
     return failed(exercise, "expected, for each layer and head, the mean over sentences and real "
-                            "positions i >= 1 of weights[i, i - 1]")
+                            "positions i >= 1 of weights[i, i - 1]", hint)
 
 
 def _previous_token_weight(attentions: tuple[torch.Tensor, ...] | torch.Tensor,
