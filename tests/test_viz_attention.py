@@ -10,6 +10,7 @@ from bertlab.viz.attention import (
     ALL,
     BERTVIZ_OFFLINE_NOTE,
     HeadView,
+    LayerHeadsView,
     ModelView,
     SoftmaxTemperatureView,
     attention_heatmap,
@@ -182,6 +183,27 @@ def test_model_view_grid_shows_every_head_of_the_chosen_layers() -> None:
     view.layers.value = (2, 2)
     assert len(view.fig.axes) == 4
     np.testing.assert_allclose(view.fig.axes[3].images[0].get_array(), attentions[2][0, 3])
+
+
+def test_layer_heads_view_shows_each_head_of_the_chosen_layer_with_readable_labels() -> None:
+    attentions = random_attentions(layers=3, heads=6)
+    view = LayerHeadsView(attentions, TOKENS, layer=1, columns=4)
+    shown = [ax for ax in view.fig.axes if ax.get_visible()]
+    assert len(shown) == 6 and len(view.fig.axes) == 8  # a 2 x 4 grid, the last two hidden
+    np.testing.assert_allclose(shown[5].images[0].get_array(), attentions[1][0, 5])
+    assert shown[5].get_title() == "head 5"
+    labels = [label for ax in shown for label in ax.get_xticklabels() + ax.get_yticklabels()]
+    assert [label.get_text() for label in shown[0].get_yticklabels()] == TOKENS
+    assert min(label.get_fontsize() for label in labels) >= 8
+    view.layer.value = 2
+    shown = [ax for ax in view.fig.axes if ax.get_visible()]
+    assert len(view.fig.axes) == 8  # redraws do not pile up
+    np.testing.assert_allclose(shown[3].images[0].get_array(), attentions[2][0, 3])
+    assert "layer 2" in view.fig._suptitle.get_text()
+    long_sentence = [f"t{i}" for i in range(23)]
+    weights = torch.softmax(torch.randn(1, 12, 23, 23), dim=-1)
+    wide = LayerHeadsView(weights, long_sentence)
+    assert wide.columns == 3 and wide.fig.get_size_inches()[0] <= 14.0  # fewer columns, 8 pt kept
 
 
 def test_model_view_token_selector_keeps_only_that_query_row() -> None:

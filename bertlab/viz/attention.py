@@ -1,4 +1,4 @@
-"""Attention views that work offline: a heatmap, a head view, a model view and a softmax slider.
+"""Attention views that work offline: heatmaps, head, layer and model views, a softmax slider.
 
 Every view is ipywidgets controls plus one matplotlib figure that the controls redraw in
 place and that is displayed as a plain PNG, so it renders in an exported notebook with no
@@ -26,6 +26,7 @@ from matplotlib.lines import Line2D
 from bertlab.viz import View
 from bertlab.viz.bertviz_offline import offline_bertviz_html
 
+MAX_WIDTH_INCHES = 14.0  # about the width of a notebook's output area at 72 dpi
 ALL = -1  # the "all heads" / "all tokens" choice in a selector (ipywidgets treats None as unset)
 
 BERTVIZ_OFFLINE_NOTE = (
@@ -239,6 +240,59 @@ class HeadView(View):
             ax.legend(handles, [f"{h}" for h in range(len(handles))], title="head",
                       loc="lower center", bbox_to_anchor=(0.5, 1.02 + 0.2 / seq_len),
                       ncol=min(len(handles), 6), fontsize=8, title_fontsize=8, frameon=False)
+
+
+class LayerHeadsView(View):
+    """One layer's heads side by side, one labelled heatmap each; pick the layer to compare."""
+
+    def __init__(
+        self,
+        attentions: Any,
+        tokens: Sequence[str],
+        *,
+        layer: int = 0,
+        batch_index: int = 0,
+        columns: int = 4,
+    ) -> None:
+        """`columns`: the most heatmaps in a row; long sentences get fewer, so labels stay 8 pt."""
+        super().__init__()
+        self.attentions = stack_attentions(attentions, batch_index)  # (L, nh, T, T)
+        num_layers, num_heads, seq_len, _ = self.attentions.shape
+        self.tokens = _check_tokens(tokens, seq_len)
+        cell = 0.6 + 0.14 * seq_len  # inches a heatmap: room for one 8 pt label per token
+        fits = max(1, int((MAX_WIDTH_INCHES - 1.2) // cell))  # wider would be shrunk on screen
+        self.columns = min(columns, num_heads, fits)
+        self.layer = widgets.Dropdown(
+            options=[(f"layer {i}", i) for i in range(num_layers)], value=layer, description="layer"
+        )
+        self.widget = self.layer
+        rows = -(-num_heads // self.columns)
+        self.fig = Figure(figsize=(1.2 + cell * self.columns, 1.4 + cell * rows), dpi=72)
+        self.layer.observe(self._on_change, names="value")
+        self.draw()
+
+    def draw(self) -> None:
+        """Redraw every head of the chosen layer, token labels on the outer axes only."""
+        num_heads = self.attentions.shape[1]
+        rows = -(-num_heads // self.columns)
+        self.fig.clf()
+        grid = self.fig.subplots(rows, self.columns, squeeze=False, sharex=True, sharey=True)
+        ticks = range(len(self.tokens))
+        for index, ax in enumerate(grid.flat):
+            if index >= num_heads:
+                ax.set_visible(False)
+                continue
+            row, column = divmod(index, self.columns)
+            ax.imshow(self.attentions[self.layer.value, index], cmap="Blues", vmin=0.0, vmax=1.0,
+                      interpolation="nearest")
+            ax.set_title(f"head {index}", fontsize=10)
+            ax.set_xticks(ticks, self.tokens, rotation=90, fontsize=8)
+            ax.set_yticks(ticks, self.tokens, fontsize=8)
+            ax.tick_params(labelbottom=row == rows - 1 or index + self.columns >= num_heads,
+                           labelleft=column == 0)
+        self.fig.suptitle(f"layer {self.layer.value}: rows = query (attending), columns = key "
+                          "(attended to)", fontsize=11)
+        self.fig.tight_layout(rect=(0.0, 0.0, 1.0, 0.97))
 
 
 class ModelView(View):
