@@ -13,7 +13,9 @@ from bertlab.viz.attention import (
     LayerHeadsView,
     ModelView,
     SoftmaxTemperatureView,
+    attention_entropy,
     attention_heatmap,
+    before_after_heatmaps,
     bertviz_head_view,
     bertviz_model_view,
     stack_attentions,
@@ -116,6 +118,34 @@ def test_heatmap_shows_the_weights_with_token_labels() -> None:
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="one head's"):
         attention_heatmap(torch.rand(2, T, T), TOKENS)
+
+
+def test_entropy_is_log2_t_for_uniform_rows_and_zero_for_one_hot() -> None:
+    uniform = torch.full((1, 2, T, T), 1.0 / T)
+    one_hot = torch.eye(T).expand(1, 2, T, T)
+    np.testing.assert_allclose(attention_entropy((uniform, one_hot)),
+                               [[np.log2(T)] * 2, [0.0, 0.0]], atol=1e-6)
+
+
+def test_before_after_heatmaps_draw_every_head_twice_and_frame_the_most_focused() -> None:
+    before = tuple(torch.full((1, 2, T, T), 1.0 / T) for _ in range(2))
+    after = [layer.clone() for layer in before]
+    after[1][0, 0] = torch.eye(T)  # layer 1, head 0 learns to look at itself
+    figure = before_after_heatmaps(before, after, TOKENS, labels=("start", "end"))
+    panels = [ax for ax in figure.axes if ax.images]
+    assert len(panels) == 2 * 2 * 2  # two sides of 2 layers x 2 heads
+    end = [ax for ax in panels if ax.get_title().startswith("L1 H0") and
+           np.allclose(ax.images[0].get_array(), np.eye(T))]
+    assert len(end) == 1 and end[0].get_title() == "L1 H0: 0.00 bits"
+    framed = [ax for ax in panels if ax.spines["left"].get_edgecolor()[:3] != (0.0, 0.0, 0.0)]
+    assert {ax.get_title()[:5] for ax in framed} == {"L1 H0"} and len(framed) == 2
+    sizes = [label.get_fontsize() for ax in panels for label in
+             [*ax.get_xticklabels(), *ax.get_yticklabels(), ax.title]]
+    assert min(sizes) >= 8  # readable labels
+    assert [t.get_text() for t in panels[-1].get_xticklabels()] == TOKENS  # bottom row names keys
+    assert any("end (rows: query" in sub._suptitle.get_text() for sub in figure.subfigs)
+    with pytest.raises(ValueError, match="one shape"):
+        before_after_heatmaps(before, before[:1], TOKENS)
 
 
 # --- head view ------------------------------------------------------------------------------

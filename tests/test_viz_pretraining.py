@@ -1,12 +1,13 @@
-"""Chapter 05's views: the fill-mask explorer and the live loss plot redraw what they are given."""
+"""Chapter 05's views: the masking view, the fill-mask explorer and the live loss plot redraw what
+they are given."""
 
 from __future__ import annotations
 
 import pytest
 
-from bertlab.pretraining import EvalResult, StepLog
+from bertlab.pretraining import EvalResult, PretrainingDataset, StepLog
 from bertlab.probes import predict_masked
-from bertlab.viz.pretraining import FillMaskExplorer, LiveLossPlot
+from bertlab.viz.pretraining import FillMaskExplorer, LiveLossPlot, MaskingView
 
 
 def test_fill_mask_explorer_redraws_for_a_new_sentence(tokenizer, tiny_model):
@@ -49,3 +50,27 @@ def test_live_loss_plot_draws_what_it_is_given():
     assert list(plot.mlm_acc_line.get_ydata()) == [0.4]
     assert list(plot.nsp_acc_line.get_ydata()) == [0.7]
     assert plot.png().startswith(b"\x89PNG")
+
+
+def test_masking_view_shows_the_datasets_masks_and_counts_what_changed(world, tokenizer):
+    dataset = PretrainingDataset.from_documents(world.as_documents(), tokenizer, 64, seed=3)
+    view = MaskingView(dataset, rows=6)
+    for epoch in (0, 2):
+        view.epoch.value = epoch
+        assert [view.masked(i)[1] for i in range(6)] == \
+            [dataset.example(i, epoch)["input_ids"] for i in range(6)]
+    originals = [dataset.pairs[i].encode(dataset.cls_id, dataset.sep_id)[0] for i in range(6)]
+    shown = [dataset.example(i, 2)["input_ids"] for i in range(6)]
+    total = sum(len(ids) for ids in originals)
+    changed = sum(a != b for ids, seen in zip(originals, shown, strict=True)
+                  for a, b in zip(ids, seen, strict=True))
+    assert view.shares["changed"] == pytest.approx(changed / total)
+    mask_cells = int((view.codes == 1).sum())
+    assert mask_cells == sum(t == dataset.scheme.mask_id for seen in shown for t in seen)
+    assert (view.codes[:, 0] == 4).all()  # [CLS] is never masked
+    low = view.shares["predicted"]
+    view.mask_prob.value = 0.4
+    assert view.shares["predicted"] > 1.8 * low  # more masking, more predicted
+    assert f"mask probability 0.40, epoch 2: {view.shares['predicted']:.1%}" in view.ax.get_title()
+    assert min(t.get_fontsize() for t in view.ax.get_xticklabels()) >= 8
+    assert view.png().startswith(b"\x89PNG")

@@ -1,4 +1,5 @@
-"""Attention views that work offline: heatmaps, head, layer and model views, a softmax slider.
+"""Attention views that work offline: heatmaps (one head, a layer's heads, or every head before
+and after training), head, layer and model views, and a softmax slider.
 
 Every view is ipywidgets controls plus one matplotlib figure that the controls redraw in
 place and that is displayed as a plain PNG, so it renders in an exported notebook with no
@@ -140,6 +141,60 @@ def attention_heatmap(
                 ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8, color=colour)
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     return ax
+
+
+def attention_entropy(attentions: Any, batch_index: int = 0) -> np.ndarray:
+    """Each head's mean entropy over its query rows, in bits (L, nh): low means it focuses.
+
+    A head that spreads every row evenly over T tokens has log2(T) bits; one that puts all of
+    a row on one token has 0.
+    """
+    weights = stack_attentions(attentions, batch_index)  # (L, nh, T, T)
+    logs = np.log2(np.clip(weights, 1e-12, None))
+    return 0.0 - (weights * logs).sum(-1).mean(-1)  # 0.0 - x: no "-0.00" for a one-hot row
+
+
+def before_after_heatmaps(
+    before: Any,
+    after: Any,
+    tokens: Sequence[str],
+    *,
+    labels: tuple[str, str] = ("before training", "after training"),
+    batch_index: int = 0,
+) -> Figure:
+    """Every head before and after training as small heatmaps, side by side, to see them change.
+
+    Each panel is one head's (query x key) weights; its title gives the head's mean entropy in
+    bits (lower: more focused). The head whose entropy fell most is framed in red on both sides.
+    """
+    grids = [stack_attentions(before, batch_index), stack_attentions(after, batch_index)]
+    if grids[0].shape != grids[1].shape:
+        raise ValueError(f"before and after must have one shape, got {grids[0].shape} and "
+                         f"{grids[1].shape}")
+    num_layers, num_heads, seq_len, _ = grids[0].shape
+    names = _check_tokens(tokens, seq_len)
+    entropies = [attention_entropy(grid) for grid in grids]
+    drop = entropies[0] - entropies[1]
+    framed = np.unravel_index(int(np.argmax(drop)), drop.shape)
+    cell = max(1.5, 0.16 * seq_len)  # inches a panel: room for 8 pt token labels
+    figure = Figure(figsize=(2 * num_heads * cell + 2.2, num_layers * cell + 1.6), dpi=80,
+                    layout="constrained")
+    sides = figure.subfigures(1, 2, wspace=0.04)
+    for side, grid, entropy, label in zip(sides, grids, entropies, labels, strict=True):
+        axes = side.subplots(num_layers, num_heads, squeeze=False)
+        for (layer, head), ax in np.ndenumerate(axes):
+            ax.imshow(grid[layer, head], cmap="Blues", vmin=0.0, vmax=1.0,
+                      interpolation="nearest")
+            ax.set_title(f"L{layer} H{head}: {entropy[layer, head]:.2f} bits", fontsize=8)
+            ax.set_xticks(range(seq_len), names if layer == num_layers - 1 else [],
+                          rotation=90, fontsize=8)
+            ax.set_yticks(range(seq_len), names if head == 0 else [], fontsize=8)
+            if (layer, head) == framed:
+                for spine in ax.spines.values():
+                    spine.set(color="tab:red", linewidth=2.5)
+        side.suptitle(f"{label} (rows: query, columns: key): mean {entropy.mean():.2f} bits "
+                      f"(uniform: {np.log2(seq_len):.2f})", fontsize=10)
+    return figure
 
 
 def head_colours(num_heads: int) -> list[tuple[float, float, float]]:

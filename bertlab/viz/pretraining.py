@@ -1,18 +1,106 @@
-"""Chapter 05's views: the loss curves of a run as it trains, and a fill-mask explorer."""
+"""Chapter 05's views: what masking does to a batch, the loss curves of a run as it trains, and a
+fill-mask explorer."""
 
 from __future__ import annotations
 
+import random
 import time
+from dataclasses import replace
 from typing import Any
 
 import ipywidgets as widgets
+import numpy as np
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 from bertlab.model import BertForPreTraining
-from bertlab.pretraining import EvalResult, StepLog
+from bertlab.pretraining import EvalResult, PretrainingDataset, StepLog, mask_tokens
 from bertlab.probes import predict_masked
 from bertlab.tokenizer import BertTokenizer
 from bertlab.viz import View
+
+MASKING_COLOURS = ("#f0f0f0", "#d62728", "#ff7f0e", "#2ca02c", "#9e9e9e")
+MASKING_KINDS = ("kept as is", "[MASK]", "random token", "unchanged, predicted", "special/padding")
+
+
+class MaskingView(View):
+    """The first sequences of a dataset, one row each, coloured by what masking did to each token.
+
+    Sliders set the masking probability and the epoch whose masks are drawn; the title counts
+    the share of tokens chosen for prediction and the share the model sees changed. At the
+    dataset's own probability the rows are exactly what `dataset.example(i, epoch)` gives.
+    """
+
+    def __init__(self, dataset: PretrainingDataset, rows: int = 8,
+                 mask_prob: float | None = None) -> None:
+        super().__init__()
+        self.dataset = dataset
+        self.rows = min(rows, len(dataset))
+        start = dataset.scheme.mask_prob if mask_prob is None else mask_prob
+        self.mask_prob = widgets.FloatSlider(value=start, min=0.05, max=0.6, step=0.05,
+                                             description="mask prob.", readout_format=".2f")
+        self.epoch = widgets.IntSlider(value=0, min=0, max=9, description="epoch")
+        self.widget = widgets.HBox([self.mask_prob, self.epoch])
+        self.fig = Figure(figsize=(11.0, 3.0), dpi=80)
+        self.ax = self.fig.subplots()
+        self.codes = np.zeros((0, 0))
+        self.shares: dict[str, float] = {}
+        for control in (self.mask_prob, self.epoch):
+            control.observe(self._on_change, names="value")
+        self.draw()
+
+    def masked(self, index: int) -> tuple[list[int], list[int], list[int]]:
+        """Pair `index`: its tokens, what the model reads, and the labels, at the sliders."""
+        pair = self.dataset.pairs[index]
+        ids, _ = pair.encode(self.dataset.cls_id, self.dataset.sep_id)
+        scheme = replace(self.dataset.scheme, mask_prob=self.mask_prob.value)
+        epoch = self.epoch.value if self.dataset.dynamic else 0
+        rng = random.Random(f"{self.dataset.seed}:{epoch}:{index}")  # as dataset.example does
+        masked = mask_tokens(ids, scheme, rng)
+        return ids, masked.input_ids, masked.labels
+
+    def draw(self) -> None:
+        """Colour every token of the shown rows, and count what masking chose and changed."""
+        rows = [self.masked(i) for i in range(self.rows)]
+        width = max(len(ids) for ids, _, _ in rows)
+        codes = np.full((self.rows, width), 4)  # padding
+        predicted = changed = total = 0
+        for row, (ids, shown, labels) in enumerate(rows):
+            for col, (token, seen, label) in enumerate(zip(ids, shown, labels, strict=True)):
+                if token in self.dataset.scheme.never_mask:
+                    codes[row, col] = 4
+                elif label == -100:
+                    codes[row, col] = 0
+                elif seen == self.dataset.scheme.mask_id:
+                    codes[row, col] = 1
+                else:
+                    codes[row, col] = 2 if seen != token else 3
+            total += len(ids)
+            predicted += sum(label != -100 for label in labels)
+            changed += sum(a != b for a, b in zip(ids, shown, strict=True))
+        self.codes = codes
+        self.shares = {"predicted": predicted / total, "changed": changed / total}
+        self.ax.clear()
+        self.ax.imshow(codes, cmap=ListedColormap(MASKING_COLOURS), vmin=0, vmax=4,
+                       aspect="auto", interpolation="nearest")
+        self.ax.set_xlabel("position", fontsize=9)
+        self.ax.set_ylabel("sequence", fontsize=9)
+        self.ax.tick_params(labelsize=8)
+        self.ax.set_title(
+            f"mask probability {self.mask_prob.value:.2f}, epoch {self.epoch.value}: "
+            f"{self.shares['predicted']:.1%} of the tokens predicted, "
+            f"{self.shares['changed']:.1%} changed", fontsize=10)
+        handles = [self.ax.add_patch(_patch(colour)) for colour in MASKING_COLOURS]
+        self.ax.legend(handles, MASKING_KINDS, fontsize=8, ncols=5, loc="upper center",
+                       bbox_to_anchor=(0.5, -0.22), frameon=False)
+        self.fig.tight_layout()
+
+
+def _patch(colour: str) -> Any:
+    """An invisible legend swatch of one colour."""
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((0, 0), 0, 0, facecolor=colour, edgecolor="#666666", linewidth=0.5)
 
 
 class LiveLossPlot(View):
