@@ -99,7 +99,10 @@ class MaskedTokens:
 
 
 def mask_tokens(ids: Sequence[int], scheme: MaskingScheme, rng: random.Random) -> MaskedTokens:
-    """Choose ~15% of the positions to predict and hide them 80/10/10, as the reference does.
+    """Choose ~15% of the positions to predict and hide them 80/10/10, at the reference's rates.
+
+    Same distribution as google-research/bert, not the same draws: the reference keeps the token
+    when its second draw is below 0.5 and randomises it otherwise; bertlab does the reverse.
 
     The number to predict is round(len(ids) * mask_prob) (at least 1, at most
     max_predictions). With whole-word masking a word's pieces are chosen together, and a word
