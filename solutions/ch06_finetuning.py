@@ -49,7 +49,7 @@ def pick_span(
 
 
 def random_init_accuracy(model_dir, train, validation, test, settings) -> float:  # type: ignore[no-untyped-def]
-    """Test accuracy of a classifier fine-tuned from random weights: the config, not the checkpoint."""
+    """Test accuracy of a classifier fine-tuned from random weights (the config, no checkpoint)."""
     from bertlab import finetuning as ft
     from bertlab.environment import set_seed
     from bertlab.model import BertConfig, BertForSequenceClassification
@@ -97,6 +97,6 @@ def positive_share(model_dir, train, validation, test, settings) -> float:  # ty
 
 # Answers to the concept questions (QUIZZES in bertlab/exercises/finetuning.py).
 CONCEPT_ANSWERS = {
-    "06a": {1: "b", 2: "b", 3: "b", 4: "b"},
-    "06b": {1: "b", 2: "b", 3: "b", 4: "b"},
+    "06a": {1: "b", 2: "a", 3: "d", 4: "c"},
+    "06b": {1: "c", 2: "b", 3: "a", 4: "d"},
 }
