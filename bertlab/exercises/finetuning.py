@@ -334,10 +334,9 @@ def check_single_token_answers(
                          "(start == end == 0) but are not one-token answers. Keep only "
                          "`answer_in_window`."),
     ]
-    lesson = (f"{single} of {len(inside)} answers are a single token (a name, a town, an "
-              "animal); the rest are phrases ('a carpenter', 'on the desk'), where the reader "
-              "must place the end as well as the start: most of the misses above are phrases "
-              "cut too long or too short.")
+    lesson = (f"{single} of {len(inside)} answers are a single token (a name, a town); the "
+              "rest are phrases ('a carpenter', 'on the desk'), where the reader must place the "
+              "end as well as the start, and exact match needs both right.")
     return _grade(exercise, prediction, measured, expected, tolerance, mistakes, hint=hint,
                   lesson=lesson)
 
