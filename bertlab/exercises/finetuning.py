@@ -248,11 +248,10 @@ def check_random_init_accuracy(
         (train.evaluate(model)["accuracy"], "that is the accuracy on the training reviews; "
                                             "score `test`."),
     ]
-    lesson = (f"Without pretraining the classifier fits the reviews it was shown (validation "
-              f"accuracy {result.best['accuracy']:.2f}, on the training adjectives) but scores "
-              f"{expected:.2f} on adjectives it never saw labelled: about a coin toss. Nothing "
-              "in random weights ties 'fantastic' to 'wonderful'; pretraining did that for the "
-              "course model.")
+    lesson = (f"Without pretraining the classifier scores {result.best['accuracy']:.2f} on "
+              f"validation reviews (the training adjectives) and {expected:.2f} on adjectives "
+              "it never saw labelled: a coin toss. Nothing in random weights ties 'fantastic' "
+              "to 'wonderful'; pretraining did that for the course model.")
     return _grade(exercise, prediction, measured, expected, RANDOM_INIT_TOLERANCE, mistakes,
                   hint=hint, lesson=lesson)
 
@@ -296,7 +295,8 @@ def check_bert_base_rate(
                                        "the sentences with unseen names."),
     ]
     lesson = (f"At {BERT_BASE_RATE:g} the tagger reaches an entity F1 of {expected:.2f} on "
-              f"unseen names, against {settings.learning_rate:g}'s score in the table above. "
+              f"unseen names; compare the score at the chosen rate, {settings.learning_rate:g}, "
+              "printed above. "
               "bert-base's rate suits a big model trained for thousands of steps; a small model "
               "given a few dozen updates barely moves its new head at that rate. The learning "
               "rate is a setting to choose on the validation split, not to copy from a paper.")
@@ -351,7 +351,7 @@ def check_one_class(
     settings: TrainingSettings,
 ) -> CheckResult:
     """Grade the share of test reviews a random-init classifier on few labels calls positive."""
-    exercise = "Exercise 3 (what 0.477 ± 0.000 means)"
+    exercise = "Exercise 3 (one class for everything)"
     hint = ("set_seed(settings.seed); BertForSequenceClassification(BertConfig.from_pretrained("
             "model_dir, num_labels=2)); ft.fine_tune(model, train, validation, settings, "
             "progress=False); then the mean of test.predict(model) (1 = positive).")
