@@ -43,3 +43,60 @@ def pick_span(
                 if score > best_score:
                     best, best_score = (i, j), score
     return best
+
+
+# ------------------------------------------------------- predict, then measure (the measuring)
+
+
+def random_init_accuracy(model_dir, train, validation, test, settings) -> float:  # type: ignore[no-untyped-def]
+    """Test accuracy of a classifier fine-tuned from random weights (the config, no checkpoint)."""
+    from bertlab import finetuning as ft
+    from bertlab.environment import set_seed
+    from bertlab.model import BertConfig, BertForSequenceClassification
+
+    set_seed(settings.seed)
+    model = BertForSequenceClassification(BertConfig.from_pretrained(model_dir, num_labels=2))
+    ft.fine_tune(model, train, validation, settings, progress=False)
+    return test.evaluate(model)["accuracy"]
+
+
+def bert_base_rate_f1(model_dir, train, validation, test, settings) -> float:  # type: ignore[no-untyped-def]
+    """Entity F1 on unseen names of the course model fine-tuned at 3e-5."""
+    from dataclasses import replace
+
+    from bertlab import finetuning as ft
+    from bertlab.environment import set_seed
+    from bertlab.model import BertForTokenClassification
+
+    set_seed(settings.seed)
+    tagger = BertForTokenClassification.from_pretrained(model_dir, num_labels=len(ft.NER_LABELS))
+    ft.fine_tune(tagger, train, validation, replace(settings, learning_rate=3e-5), progress=False)
+    return test.evaluate(tagger)["f1"]
+
+
+def single_token_share(questions) -> float:  # type: ignore[no-untyped-def]
+    """The share of answers inside the window whose start token is their end token."""
+    starts, ends = questions.features["start_positions"], questions.features["end_positions"]
+    inside = [i for i, kept in enumerate(questions.answer_in_window) if kept]
+    return sum(starts[i] == ends[i] for i in inside) / len(inside)
+
+
+def positive_share(model_dir, train, validation, test, settings) -> float:  # type: ignore[no-untyped-def]
+    """The share of test reviews a random-init classifier fine-tuned on `train` calls positive."""
+    import numpy as np
+
+    from bertlab import finetuning as ft
+    from bertlab.environment import set_seed
+    from bertlab.model import BertConfig, BertForSequenceClassification
+
+    set_seed(settings.seed)
+    model = BertForSequenceClassification(BertConfig.from_pretrained(model_dir, num_labels=2))
+    ft.fine_tune(model, train, validation, settings, progress=False)
+    return float(np.mean(test.predict(model)))
+
+
+# Answers to the concept questions (QUIZZES in bertlab/exercises/finetuning.py).
+CONCEPT_ANSWERS = {
+    "06a": {1: "b", 2: "a", 3: "d", 4: "c"},
+    "06b": {1: "c", 2: "b", 3: "a", 4: "d"},
+}

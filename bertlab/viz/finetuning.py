@@ -1,17 +1,27 @@
-"""Chapter 06's views: learning curves, and a question-answering explorer."""
+"""Chapter 06's views: learning curves, a tagger explorer and a question-answering explorer."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from html import escape
 from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 
-from bertlab.finetuning import Answer, LearningCurve, answer_question
-from bertlab.model import BertForQuestionAnswering
+from bertlab.finetuning import (
+    MODEL_INPUTS,
+    NER_LABELS,
+    Answer,
+    LearningCurve,
+    answer_question,
+    word_ids_from_offsets,
+)
+from bertlab.metrics import bio_entities
+from bertlab.model import BertForQuestionAnswering, BertForTokenClassification
 from bertlab.tokenizer import BertTokenizer
 from bertlab.viz import View
 
@@ -47,6 +57,94 @@ def highlight_html(text: str, start: int, end: int) -> str:
     )
 
 
+class TaggerExplorer(View):
+    """Type a sentence: the tagger's probability of every tag for each word, and its entities.
+
+    Each word is read off its first piece, as in training. The figure (words across, tags
+    down) and the sentence with its entities marked are redrawn in place on Enter.
+    """
+
+    def __init__(
+        self,
+        model: BertForTokenClassification,
+        tokenizer: BertTokenizer,
+        sentence: str = "",
+        label_names: Sequence[str] = NER_LABELS,
+        max_length: int = 64,
+    ) -> None:
+        super().__init__()
+        self.model, self.tokenizer, self.max_length = model, tokenizer, max_length
+        self.label_names = tuple(label_names)
+        self.sentence = widgets.Text(
+            value=sentence, description="sentence", continuous_update=False,
+            placeholder="type a sentence and press Enter", layout=widgets.Layout(width="95%"),
+        )
+        self.widget = self.sentence
+        self.fig = Figure(figsize=(9, 3.2), dpi=100)  # shown at full size: 8 pt stays 8 pt
+        self.ax = self.fig.add_subplot()
+        self.words: list[str] = []
+        self.probs = np.zeros((0, len(self.label_names)))  # (words, tags)
+        self.sentence.observe(self._on_change, names="value")
+        self.draw()
+
+    def tag(self, sentence: str) -> tuple[list[str], np.ndarray]:
+        """The sentence's words (those in the window) and each word's tag probabilities."""
+        matches = list(re.finditer(r"\w+|[^\w\s]", sentence))
+        if not matches:
+            return [], np.zeros((0, len(self.label_names)))
+        encoding = self.tokenizer.encode(sentence, max_length=self.max_length)
+        word_ids = word_ids_from_offsets(encoding.offsets, [m.span() for m in matches])
+        inputs = {name: torch.tensor([getattr(encoding, name)]) for name in MODEL_INPUTS}
+        self.model.eval()
+        with torch.no_grad():
+            probs = torch.softmax(self.model(**inputs).logits[0], -1).numpy()  # (T, tags)
+        first = {}  # word -> its first piece
+        for position, word in enumerate(word_ids):
+            if word is not None and word not in first:
+                first[word] = position
+        return ([matches[w].group() for w in first],
+                np.stack([probs[p] for p in first.values()]))
+
+    def draw(self) -> None:
+        """Tag the current sentence and redraw the words x tags probability map."""
+        self.words, self.probs = self.tag(self.sentence.value)
+        self.ax.clear()
+        if not self.words:
+            self.ax.text(0.5, 0.5, "type a sentence", ha="center", va="center")
+            self.ax.set_axis_off()
+            return
+        self.ax.set_axis_on()
+        self.ax.imshow(self.probs.T, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+        self.ax.set_xticks(range(len(self.words)), self.words, rotation=45, ha="right",
+                           fontsize=9)
+        self.ax.set_yticks(range(len(self.label_names)), self.label_names, fontsize=9)
+        for word, tag in enumerate(self.probs.argmax(-1)):
+            self.ax.text(word, tag, f"{self.probs[word, tag]:.2f}", ha="center", va="center",
+                         fontsize=8, color="white" if self.probs[word, tag] > 0.5 else "black")
+        self.ax.set_title("P(tag) for each word, read off its first piece", fontsize=11)
+        self.fig.tight_layout()
+
+    def entities(self) -> list[tuple[str, int, int]]:
+        """The entities (type, first word, end word) the tagger's best tags describe."""
+        return bio_entities([self.label_names[i] for i in self.probs.argmax(-1)])
+
+    def html(self) -> str:
+        """The words with the entities marked by type."""
+        if not self.words:
+            return "<p><i>Type a sentence, for example one with a name and a town.</i></p>"
+        words = [escape(word) for word in self.words]
+        for kind, start, end in self.entities():
+            words[start] = f"<mark style=\"background:#ffd54f\">{words[start]}"
+            words[end - 1] = f"{words[end - 1]} <sub>{escape(kind)}</sub></mark>"
+        return f"<p style='line-height:1.8'>{' '.join(words)}</p>"
+
+    def outputs(self) -> list[Any]:
+        """The sentence with its entities (HTML), then the probability map (PNG)."""
+        from IPython.display import HTML
+
+        return [HTML(self.html()), *super().outputs()]
+
+
 class QAExplorer(View):
     """Pick a passage, type a question: the predicted answer is highlighted in the passage.
 
@@ -77,7 +175,7 @@ class QAExplorer(View):
             placeholder="type a question and press Enter", layout=widgets.Layout(width="95%"),
         )
         self.widget = widgets.VBox([self.passage, self.question])
-        self.fig = Figure(figsize=(10, 2.8), dpi=90)
+        self.fig = Figure(figsize=(9, 3.0), dpi=100)  # shown at full size: 8 pt stays 8 pt
         self.ax = self.fig.add_subplot()
         self.answer: Answer | None = None
         self.passage.observe(self._on_change, names="value")
@@ -103,8 +201,8 @@ class QAExplorer(View):
         self.ax.set_xticks(positions, self.answer.tokens, rotation=90, fontsize=8)
         self.ax.set_ylim(0, 1)
         self.ax.set_ylabel("probability")
-        self.ax.set_title(f"answer: {self.answer.text!r}", fontsize=10)
-        self.ax.legend(loc="upper right", fontsize=8)
+        self.ax.set_title(f"answer: {self.answer.text!r}", fontsize=11)
+        self.ax.legend(loc="upper right", fontsize=9)
         self.fig.tight_layout()
 
     def html(self) -> str:
