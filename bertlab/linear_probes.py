@@ -114,15 +114,19 @@ def _word_task(encoded: EncodedDocuments, name: str, rows: list[int], labels: li
                      encoded.word_document[rows], tuple(classes))
 
 
-def word_class_task(encoded: EncodedDocuments) -> ProbeTask:
-    """Each word's lexicon class (name, verb, food, function word ...): chapter 00's classes."""
-    rows = [i for i, w in enumerate(encoded.word_text) if w not in PUNCTUATION]
+def word_class_task(encoded: EncodedDocuments, max_words: int | None = None) -> ProbeTask:
+    """Each word's lexicon class (name, verb, food, function word ...): chapter 00's classes,
+    for the words of the first documents (at most `max_words` words)."""
+    limit = len(encoded.word_text) if max_words is None else max_words
+    rows = [i for i, w in enumerate(encoded.word_text[:limit]) if w not in PUNCTUATION]
     labels = [word_class(encoded.word_text[i]) for i in rows]
     return _word_task(encoded, "word class", rows, labels, sorted(set(labels)))
 
 
-def entity_task(encoded: EncodedDocuments) -> ProbeTask:
-    """Each word's entity type from the generator's spans: PER, LOC, ORG or none."""
+def entity_task(encoded: EncodedDocuments, max_words: int | None = None) -> ProbeTask:
+    """Each word's entity type from the generator's spans: PER, LOC, ORG or none (for the
+    words of the first documents, at most `max_words` words)."""
+    limit = len(encoded.word_text) if max_words is None else max_words
     rows, labels = [], []
     for d, window in enumerate(encoded.windows):
         tags = ["none"] * len(window.words)
@@ -131,7 +135,7 @@ def entity_task(encoded: EncodedDocuments) -> ProbeTask:
                 for i in range(start + entity.start, min(start + entity.end, len(tags))):
                     tags[i] = entity.label
         for i, (word, tag) in enumerate(zip(window.words, tags, strict=True)):
-            if word not in PUNCTUATION:
+            if word not in PUNCTUATION and encoded.first_word[d] + i < limit:
                 rows.append(int(encoded.first_word[d]) + i)
                 labels.append(tag)
     return _word_task(encoded, "entity type", rows, labels, ("none", "PER", "LOC", "ORG"))
@@ -160,16 +164,19 @@ def subject_task(encoded: EncodedDocuments) -> ProbeTask:
 
 
 def referent_task(encoded: EncodedDocuments) -> ProbeTask:
-    """From a pronoun's vector in a story, whom it refers to: the first person the story
-    names, or the other one. The pronoun alone cannot tell; its context can."""
+    """From a pronoun's vector in a story, whom it refers to, by first name ('he' -> 'Tom').
+
+    The pronoun itself says only the gender; the name must come from the context, which is
+    what resolving the pronoun means. Its control task can only learn one name per pronoun.
+    """
     rows, labels = [], []
     for d, (window, document) in enumerate(zip(encoded.windows, encoded.documents,
                                                strict=True)):
         if document.kind == "story":
             for link in pronoun_links(window):
                 rows.append(int(encoded.first_word[d]) + link.pronoun)
-                labels.append("first named" if link.refers_to_first_named else "the other")
-    return _word_task(encoded, "pronoun's referent", rows, labels, ("first named", "the other"))
+                labels.append(window.words[link.mentions[0]].lower())
+    return _word_task(encoded, "pronoun's referent", rows, labels, sorted(set(labels)))
 
 
 def _document_task(encoded: EncodedDocuments, name: str, keep: list[int], labels: list[str],
@@ -194,9 +201,11 @@ def sentiment_task(encoded: EncodedDocuments) -> ProbeTask:
     return _document_task(encoded, "review sentiment", keep, labels, ("negative", "positive"))
 
 
-def probe_tasks(encoded: EncodedDocuments) -> list[ProbeTask]:
-    """The chapter's six properties, from word-level to document-level."""
-    return [word_class_task(encoded), entity_task(encoded), subject_task(encoded),
+def probe_tasks(encoded: EncodedDocuments, max_words: int | None = None) -> list[ProbeTask]:
+    """The chapter's six properties, from word-level to document-level; the two that every
+    word has are limited to the first `max_words` words (they have plenty)."""
+    return [word_class_task(encoded, max_words), entity_task(encoded, max_words),
+            subject_task(encoded),
             referent_task(encoded), kind_task(encoded), sentiment_task(encoded)]
 
 
@@ -238,18 +247,43 @@ def probe_accuracy(features: Tensor, labels: np.ndarray, n_classes: int,
 
 @dataclass(frozen=True)
 class LayerProbes:
-    """One property's probe accuracy at every layer, its control's, and the test set's size."""
+    """One property's probe and control accuracy at every layer, for several train/test
+    splits (one per seed; each seed also draws its own control labels)."""
 
     name: str
-    accuracy: np.ndarray  # (layers + 1,)
-    control: np.ndarray  # (layers + 1,)
-    majority: float  # always guessing the most common training label, on the test set
-    test_examples: int
+    accuracies: np.ndarray  # (seeds, layers + 1)
+    controls: np.ndarray  # (seeds, layers + 1)
+    majority: float  # always guessing the most common training label (seed 0's split)
+    test_examples: int  # in seed 0's split
+
+    @property
+    def accuracy(self) -> np.ndarray:
+        """Mean test accuracy over seeds, per layer."""
+        return self.accuracies.mean(0)
+
+    @property
+    def control(self) -> np.ndarray:
+        """Mean control accuracy over seeds, per layer."""
+        return self.controls.mean(0)
 
     @property
     def selectivity(self) -> np.ndarray:
         """Accuracy minus control accuracy: what the layer knows beyond word identity."""
         return self.accuracy - self.control
+
+    @property
+    def selectivity_spread(self) -> np.ndarray:
+        """The standard deviation of selectivity across seeds, per layer: its noise."""
+        return (self.accuracies - self.controls).std(0)
+
+    def expected_layers(self) -> np.ndarray:
+        """Where the property appears, per seed: the layers weighted by how much accuracy each
+        adds (the embedding layer's gain is over the most common label), in the spirit of
+        Tenney et al. 2019's expected layer. 0 means "already in the embeddings"."""
+        steps = np.diff(self.accuracies, axis=1, prepend=self.majority)  # (seeds, layers + 1)
+        gains = np.clip(steps, 0.0, None)
+        layers = np.arange(gains.shape[1])
+        return (gains * layers).sum(1) / np.maximum(gains.sum(1), 1e-12)
 
 
 def held_out_by_document(documents: np.ndarray, share: float = 0.25, seed: int = 0) -> np.ndarray:
@@ -261,15 +295,20 @@ def held_out_by_document(documents: np.ndarray, share: float = 0.25, seed: int =
     return np.isin(documents, held)
 
 
-def probe_layers(task: ProbeTask, seed: int = 0) -> LayerProbes:
-    """Probe every layer for a property and for its control task, split by document."""
-    test = held_out_by_document(task.documents, seed=seed)
-    if test.all() or not test.any():
-        raise ValueError(f"{task.name}: too few documents to split into train and test")
-    control = task.control_labels(seed)
+def probe_layers(task: ProbeTask, seeds: Sequence[int] = (0,)) -> LayerProbes:
+    """Probe every layer for a property and for its control task, split by document, once per
+    seed."""
     n = len(task.classes)
-    accuracy = [probe_accuracy(layer, task.labels, n, test) for layer in task.features]
-    control_accuracy = [probe_accuracy(layer, control, n, test) for layer in task.features]
+    accuracies, controls = [], []
+    for seed in seeds:
+        test = held_out_by_document(task.documents, seed=seed)
+        if test.all() or not test.any():
+            raise ValueError(f"{task.name}: too few documents to split into train and test")
+        control = task.control_labels(seed)
+        accuracies.append([probe_accuracy(layer, task.labels, n, test)
+                           for layer in task.features])
+        controls.append([probe_accuracy(layer, control, n, test) for layer in task.features])
+    test = held_out_by_document(task.documents, seed=seeds[0])
     majority = np.bincount(task.labels[~test], minlength=n).argmax()
-    return LayerProbes(task.name, np.array(accuracy), np.array(control_accuracy),
+    return LayerProbes(task.name, np.array(accuracies), np.array(controls),
                        float((task.labels[test] == majority).mean()), int(test.sum()))
