@@ -39,13 +39,15 @@ def _task() -> ProbeTask:
 def test_control_accuracy_check(solution: ModuleType) -> None:
     task = _task()
     measured = solution.measure_control_accuracy(task)
-    assert ch07.check_control_accuracy(0.5, measured, task).passed
-    assert _not_attempted(ch07.check_control_accuracy(None, measured, task))
+    assert ch07.check_control_accuracy(0.5, solution.measure_control_accuracy, task).passed
+    assert _not_attempted(ch07.check_control_accuracy(None, solution.measure_control_accuracy,
+                                                      task))
+    assert _not_attempted(ch07.check_control_accuracy(0.5, _placeholder, task))
     from bertlab.linear_probes import held_out_by_document, probe_accuracy
 
     real = probe_accuracy(task.features[0], task.labels, 3, held_out_by_document(task.documents))
     assert abs(real - measured) > 0.005  # the mistake below is detectable
-    wrong = ch07.check_control_accuracy(0.5, real, task)
+    wrong = ch07.check_control_accuracy(0.5, lambda t: real, task)
     assert not wrong.passed and "check what your code measures" in wrong.message
     assert "control_labels" in str(wrong)  # the hint, after a wrong try
 
@@ -63,13 +65,14 @@ def test_copy_head_drop_check(solution: ModuleType, fill_in_setup) -> None:  # n
     model, tokenizer, blanks, documents = fill_in_setup
     args = (model, tokenizer, blanks, documents, 3, 1)
     measured = solution.measure_copy_head_drop(*args)
-    assert ch07.check_copy_head_drop(0.1, measured, *args).passed
-    assert _not_attempted(ch07.check_copy_head_drop(None, measured, *args))
+    assert ch07.check_copy_head_drop(0.1, solution.measure_copy_head_drop, *args).passed
+    assert _not_attempted(ch07.check_copy_head_drop(None, solution.measure_copy_head_drop, *args))
+    assert _not_attempted(ch07.check_copy_head_drop(0.1, _placeholder, *args))
     full = ch07.fill_in_accuracy(model, tokenizer, blanks, documents).accuracy
     assert full > 0.3 and abs(full - measured) > 0.005
-    wrong = ch07.check_copy_head_drop(0.1, full, *args)  # the accuracy, not the drop
+    wrong = ch07.check_copy_head_drop(0.1, lambda *a: full, *args)  # accuracy, not the drop
     assert not wrong.passed and "heads_ablated" in str(wrong)
-    unit = ch07.check_copy_head_drop("a lot", measured, *args)
+    unit = ch07.check_copy_head_drop("a lot", solution.measure_copy_head_drop, *args)
     assert not unit.passed and "prediction as a number" in unit.message
 
 

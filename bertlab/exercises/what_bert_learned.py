@@ -21,13 +21,18 @@ def control_accuracy(task: ProbeTask, layer: int = 0, seed: int = 0) -> float:
                           test)
 
 
-def check_control_accuracy(prediction: float | None, measured: Any, task: ProbeTask) -> CheckResult:
-    """Grade the measured control accuracy of the word-class probe at the embedding layer."""
+def check_control_accuracy(prediction: float | None, measure: Callable[[ProbeTask], float],
+                           task: ProbeTask) -> CheckResult:
+    """Grade measure(task): the control accuracy of the word-class probe at the embedding layer."""
+    exercise = "control task at the embedding layer"
+    hint = ("control = task.control_labels(0); test = lp.held_out_by_document(task.documents); "
+            "lp.probe_accuracy(task.features[0], control, len(task.classes), test)")
+    if prediction is None:
+        return check_measurement(exercise, None, None, 0.0, 0.0, hint=hint, lesson="")
+    measured = run_answer(exercise, hint, measure, task)
     expected = control_accuracy(task)
     return check_measurement(
-        "control task at the embedding layer", prediction, measured, expected, 0.005,
-        hint="control = task.control_labels(0); test = held_out_by_document(task.documents); "
-             "probe_accuracy(task.features[0], control, len(task.classes), test)",
+        exercise, prediction, measured, expected, 0.005, hint=hint,
         lesson="A linear probe learns arbitrary labels well when each word type always has the "
                "same one: the embedding layer holds word identity, so the control is far above "
                "chance. That is why selectivity, not accuracy, says what a layer adds.")
@@ -42,16 +47,23 @@ def name_accuracy_drop(model: Any, tokenizer: Any, blanks: Sequence[Any],
     return full - without
 
 
-def check_copy_head_drop(prediction: float | None, measured: Any, model: Any, tokenizer: Any,
-                         blanks: Sequence[Any], documents: Sequence[Sequence[str]],
-                         layer: int, head: int) -> CheckResult:
-    """Grade the measured drop in name accuracy when the best copy head is removed."""
+def check_copy_head_drop(prediction: float | None, measure: Callable[..., float], model: Any,
+                         tokenizer: Any, blanks: Sequence[Any],
+                         documents: Sequence[Sequence[str]], layer: int,
+                         head: int) -> CheckResult:
+    """Grade measure(model, tokenizer, blanks, documents, layer, head): the drop in fill-in
+    accuracy on name and town blanks when the best copy head is removed."""
+    exercise = "removing the best copy head"
+    hint = ("score fill_in.fill_in_accuracy(model, tokenizer, blanks, documents) once as is and "
+            "once inside `with probes.heads_ablated(model, [(layer, head)]):`; return "
+            "the first accuracy minus the second")
+    if prediction is None:
+        return check_measurement(exercise, None, None, 0.0, 0.0, hint=hint, lesson="")
+    measured = run_answer(exercise, hint, measure, model, tokenizer, blanks, documents, layer,
+                          head)
     expected = name_accuracy_drop(model, tokenizer, blanks, documents, layer, head)
     return check_measurement(
-        "removing the best copy head", prediction, measured, expected, 0.005,
-        hint="score fill_in_accuracy(model, tokenizer, name_blanks, documents) once as is and "
-             "once inside `with probes.heads_ablated(model, [(layer, head)]):`; return "
-             "full minus ablated",
+        exercise, prediction, measured, expected, 0.005, hint=hint,
         lesson="One head's removal costs only part of what the model knows about names: other "
                "heads and layers carry some of the copying too. Attention that points at the "
                "answer is evidence of a mechanism, not proof that the model depends on it.")
