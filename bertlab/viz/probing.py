@@ -21,18 +21,20 @@ def layer_names(n_layers: int) -> list[str]:
 def plot_selectivity(results: Mapping[str, Sequence[LayerProbes]], fig: Figure) -> None:
     """One heatmap per model: properties x layers, coloured by selectivity (accuracy minus
     control accuracy), each cell printed with its value."""
-    axes = fig.subplots(1, len(results), squeeze=False)[0]
+    axes = fig.subplots(1, len(results), squeeze=False, sharey=True)[0]
     limit = max(abs(r.selectivity).max() for rows in results.values() for r in rows)
     image = None
     for ax, (model_name, rows) in zip(axes, results.items(), strict=True):
         grid = np.stack([r.selectivity for r in rows])  # (properties, layers + 1)
         image = ax.imshow(grid, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
         for (i, j), value in np.ndenumerate(grid):
-            ax.text(j, i, f"{value:+.2f}", ha="center", va="center", fontsize=9)
+            ax.text(j, i, f"{value:+.2f}", ha="center", va="center", fontsize=9,
+                    color="white" if abs(value) > 0.6 * limit else "black")
         ax.set_xticks(range(grid.shape[1]), layer_names(grid.shape[1] - 1), fontsize=9,
                       rotation=30)
-        ax.set_yticks(range(len(rows)), [r.name for r in rows], fontsize=9)
         ax.set_title(model_name, fontsize=10)
+    first = next(iter(results.values()))
+    axes[0].set_yticks(range(len(first)), [r.name for r in first], fontsize=9)
     fig.colorbar(image, ax=list(axes), shrink=0.8, label="selectivity")
 
 
