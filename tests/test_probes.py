@@ -246,3 +246,43 @@ def test_head_importance_rescores_with_each_head_removed(world, tokenizer, tiny_
         expected = probes.fill_in_accuracy(model, tokenizer, blanks, documents).accuracy
     assert importance.ablated["overall"][0, 1] == expected
     assert importance.drop()[0, 1] == importance.full["overall"] - expected
+
+
+def test_referent_scores_find_a_planted_nearest_name_head(world, tiny_model):
+    from bertlab.tinyworld.lexicon import FEMALE_NAMES, MALE_NAMES, SURNAMES
+
+    tokenizer = BertTokenizer.train(world.sentences(), 5000)  # every word one piece
+    model = tiny_model(tokenizer.vocab_size)
+    name_ids = set(tokenizer.convert_tokens_to_ids(
+        [n.lower() for n in FEMALE_NAMES + MALE_NAMES + SURNAMES]))
+
+    class Planted(torch.nn.Module):
+        """The real encoder, except that layer 1 head 1 looks from every token at the nearest
+        earlier name, and layer 0 head 0 at the token two before it."""
+
+        def __init__(self, bert):
+            super().__init__()
+            self.inner = bert
+
+        def forward(self, input_ids, attention_mask=None, *args, **kwargs):
+            output = self.inner(input_ids, attention_mask, *args, **kwargs)
+            second = output.attentions[1].clone()
+            second[:, 1] = 0.0
+            first = output.attentions[0].clone()
+            first[:, 0] = torch.diag(torch.ones(input_ids.shape[1] - 2), -2)  # i -> i - 2
+            for row, ids in enumerate(input_ids.tolist()):
+                last = 0
+                for i, token in enumerate(ids):
+                    second[row, 1, i, last] = 1.0
+                    if token in name_ids:
+                        last = i
+            output.attentions = (first, second)
+            return output
+
+    model.bert = Planted(model.bert)
+    scores = probes.score_heads_on_referents(model, tokenizer, world.documents)
+    assert scores.accuracy[1, 1] == pytest.approx(scores.baselines["nearest name to the left"],
+                                                  abs=0.02)
+    assert scores.accuracy[1, 1] > 0.6
+    assert scores.accuracy[0, 0] == pytest.approx(scores.baselines["2 to the left"])
+    assert scores.baselines["2 to the left"] > 0
