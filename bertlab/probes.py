@@ -9,16 +9,23 @@ cases, so a number means something only when it clears them.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
-from bertlab.fill_in import fill_in_input, word_class, word_class_table, word_piece_ids
+from bertlab.fill_in import (
+    fill_in_accuracy,
+    fill_in_input,
+    word_class,
+    word_class_table,
+    word_piece_ids,
+)
 from bertlab.model import BertForPreTraining, BertPreTrainedModel
 from bertlab.pretraining import NSP_NEXT, NSP_RANDOM, PretrainingDataset, collate
 from bertlab.tinyworld.corpus import SentimentSplit
@@ -339,3 +346,235 @@ def corpus_polarity_probe(documents: Sequence[Sequence[str]], split: SentimentSp
     hits = [(cosine(ppmi[row[w]], positive) > cosine(ppmi[row[w]], negative)) == (w in POSITIVE)
             for w in split.test_adjectives]
     return sum(hits) / len(hits)
+
+
+# ---------------------------------------------------------------- documents as the model reads them
+
+GENDERED_PRONOUNS = {"she": True, "her": True, "he": False, "him": False, "his": False}
+
+
+@dataclass(frozen=True)
+class DocumentWindow:
+    """The start of a TinyWorld document as a model with few positions reads it: the whole
+    sentences that fit after [CLS], and which pieces belong to which word, so ground truth
+    given per word (a verb's subject, an entity, a pronoun's referent) can be scored per piece."""
+
+    ids: list[int]  # [CLS] pieces... [SEP]
+    words: list[str]
+    spans: list[tuple[int, int]]  # the pieces of each word: ids[start:end]
+    sentences: list[Any]  # the kept bertlab.tinyworld.corpus.Sentence objects
+    sentence_starts: list[int]  # the index in `words` of each kept sentence's first word
+
+
+def document_window(document: Any, tokenizer: BertTokenizer, max_length: int) -> DocumentWindow:
+    """Encode a Document's first sentences ([CLS] ... [SEP], at most `max_length` ids).
+
+    A first sentence too long to fit is cut at a word boundary; later sentences are kept only
+    whole, so every kept verb, entity and pronoun comes with the sentence it belongs to.
+    """
+    ids, words, spans = [tokenizer.cls_token_id], [], []
+    sentences, starts = [], []
+    for sentence in document.sentences:
+        pieces = [word_piece_ids(tokenizer, word) for word in sentence.words]
+        if len(ids) + sum(map(len, pieces)) + 1 > max_length and sentences:
+            break
+        sentences.append(sentence)
+        starts.append(len(words))
+        for word, word_pieces in zip(sentence.words, pieces, strict=True):
+            if len(ids) + len(word_pieces) + 1 > max_length:
+                break
+            spans.append((len(ids), len(ids) + len(word_pieces)))
+            words.append(word)
+            ids.extend(word_pieces)
+    ids.append(tokenizer.sep_token_id)
+    return DocumentWindow(ids, words, spans, sentences, starts)
+
+
+@dataclass(frozen=True)
+class PronounLink:
+    """A he/she/him/his/her in a story and the person it refers to, as word indices."""
+
+    pronoun: int
+    mentions: tuple[int, ...]  # earlier words naming the referent (first name or surname)
+    refers_to_first_named: bool  # the referent is the first person the window names
+
+
+def pronoun_links(window: DocumentWindow) -> list[PronounLink]:
+    """Every gendered pronoun of a story window with its referent's earlier mentions.
+
+    TinyWorld's stories have two people of opposite gender, so a gendered pronoun refers to
+    the one person of its gender; the generator writes a pronoun only after naming its referent.
+    """
+    from bertlab.tinyworld.lexicon import FEMALE_NAMES
+
+    female_names = {name.lower() for name in FEMALE_NAMES}
+    people: dict[bool, list[int]] = {}  # is female -> word indices of mentions
+    first_named: bool | None = None
+    entity_at: dict[int, tuple[int, int]] = {}
+    for sentence, start in zip(window.sentences, window.sentence_starts, strict=True):
+        for entity in sentence.entities:
+            if entity.label == "PER" and start + entity.end <= len(window.words):
+                entity_at[start + entity.start] = (start + entity.start, start + entity.end)
+    links = []
+    for index, word in enumerate(window.words):
+        if index in entity_at:
+            first, end = entity_at[index]
+            female = window.words[first].lower() in female_names
+            first_named = female if first_named is None else first_named
+            people.setdefault(female, []).extend(range(first, end))
+        elif word.lower() in GENDERED_PRONOUNS and index not in _inside(entity_at):
+            female = GENDERED_PRONOUNS[word.lower()]
+            if people.get(female):
+                links.append(PronounLink(index, tuple(people[female]), female == first_named))
+    return links
+
+
+def _inside(spans: dict[int, tuple[int, int]]) -> set[int]:
+    return {i for first, end in spans.values() for i in range(first, end)}
+
+
+@torch.no_grad()
+def score_heads_on_referents(
+    model: BertForPreTraining, tokenizer: BertTokenizer, documents: Sequence[Any],
+    batch_size: int = 64,
+) -> HeadScores:
+    """Score every head on pronoun -> referent links in stories, against positional rules.
+
+    Each story's window (`document_window`) is encoded; from a pronoun's pieces (averaged),
+    a head's attention to each earlier word (summed over its pieces) picks a word; the head
+    scores when that word names the pronoun's referent. The bars to clear: "k words to the
+    left", "the nearest name to the left", "the first name" and a random earlier word.
+    """
+    length = model.config.max_position_embeddings
+    cases = []
+    for document in documents:
+        if document.kind != "story":
+            continue
+        window = document_window(document, tokenizer, length)
+        links = pronoun_links(window)
+        if links:
+            cases.append((window, links))
+    if not cases:
+        raise ValueError("no story window has a pronoun after a mention of its referent")
+    config = model.config
+    hits = np.zeros((config.num_hidden_layers, config.num_attention_heads))
+    baseline_hits: Counter[str] = Counter()
+    chance, total = 0.0, 0
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    for start in range(0, len(cases), batch_size):
+        group = cases[start:start + batch_size]
+        batch = collate([{"input_ids": w.ids, "token_type_ids": [0] * len(w.ids),
+                          "labels": w.ids, "next_sentence_label": 0} for w, _ in group],
+                        tokenizer.pad_token_id)
+        output = model.bert(batch["input_ids"].to(device), batch["attention_mask"].to(device),
+                            output_attentions=True)
+        attention = torch.stack(output.attentions, 1).float().cpu().numpy()  # (B, L, nh, T, T)
+        for b, (window, links) in enumerate(group):
+            for link in links:
+                p0, p1 = window.spans[link.pronoun]
+                from_pronoun = attention[b, :, :, p0:p1].mean(axis=2)  # (L, nh, T)
+                earlier = window.spans[:link.pronoun]
+                per_word = np.stack([from_pronoun[..., s:e].sum(-1) for s, e in earlier], -1)
+                hits += np.isin(per_word.argmax(-1), link.mentions)  # (L, nh)
+                for offset in (1, 2, 3, 4):
+                    baseline_hits[f"{offset} to the left"] += link.pronoun - offset in link.mentions
+                named_before = [i for i in _all_names(window) if i < link.pronoun]
+                baseline_hits["nearest name to the left"] += bool(
+                    named_before) and named_before[-1] in link.mentions
+                baseline_hits["first name"] += bool(named_before) and named_before[0] in \
+                    link.mentions
+                chance += len(link.mentions) / link.pronoun
+                total += 1
+    model.train(was_training)
+    baselines = {name: count / total for name, count in baseline_hits.items()}
+    baselines["a random earlier word"] = chance / total
+    return HeadScores(hits / total, baselines, total)
+
+
+def _all_names(window: DocumentWindow) -> list[int]:
+    """Word indices of every person's name (first names and surnames) in a window."""
+    found = []
+    for sentence, start in zip(window.sentences, window.sentence_starts, strict=True):
+        for entity in sentence.entities:
+            if entity.label == "PER":
+                found.extend(i for i in range(start + entity.start, start + entity.end)
+                             if i < len(window.words))
+    return sorted(found)
+
+
+# ---------------------------------------------------------------- which heads the model relies on
+
+
+@contextmanager
+def heads_ablated(model: BertPreTrainedModel, heads: Iterable[tuple[int, int]]) -> Iterator[None]:
+    """Remove heads for the duration of a `with` block: each (layer, head)'s output is zeroed
+    before the attention's output projection, as if the head had attended to nothing."""
+    encoder = model.bert.encoder if hasattr(model, "bert") else model.encoder
+    by_layer: dict[int, list[int]] = {}
+    for layer, head in heads:
+        if not (0 <= layer < len(encoder.layers)
+                and 0 <= head < encoder.layers[layer].attention.num_heads):
+            raise ValueError(f"no head ({layer}, {head}) in a model of {len(encoder.layers)} "
+                             f"layers x {encoder.layers[0].attention.num_heads} heads")
+        by_layer.setdefault(layer, []).append(head)
+    hooks = []
+    for layer, layer_heads in by_layer.items():
+        attention = encoder.layers[layer].attention
+        size = attention.head_size
+
+        def zero_heads(module: nn.Module, args: tuple[Tensor, ...],
+                       layer_heads: list[int] = layer_heads, size: int = size) -> tuple[Tensor]:
+            context = args[0].clone()  # (B, T, H): the heads' outputs side by side
+            for head in layer_heads:
+                context[..., head * size:(head + 1) * size] = 0.0
+            return (context,)
+
+        hooks.append(attention.output.register_forward_pre_hook(zero_heads))
+    try:
+        yield
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+@dataclass(frozen=True)
+class HeadImportance:
+    """Fill-in accuracy per word class with every head, and with each head removed in turn."""
+
+    full: dict[str, float]  # 'overall' and each word class
+    ablated: dict[str, Any]  # the same keys -> numpy (layers, heads)
+    counts: dict[str, int]  # blanks per class
+
+    def drop(self, kind: str = "overall") -> Any:
+        """How much accuracy on `kind` falls when each head is removed: numpy (layers, heads)."""
+        return self.full[kind] - self.ablated[kind]
+
+
+def head_importance(
+    model: BertForPreTraining, tokenizer: BertTokenizer, blanks: Sequence[Any],
+    documents: Sequence[Sequence[str]], max_seq_length: int = 128,
+) -> HeadImportance:
+    """Remove each head in turn and re-score the fill-in blanks (Michel et al. 2019's test).
+
+    A head matters to the extent its removal costs accuracy; comparing the drop per word
+    class with what the head attends to shows whether attention weight means importance.
+    """
+    def score() -> dict[str, float]:
+        result = fill_in_accuracy(model, tokenizer, blanks, documents, max_seq_length)
+        return {"overall": result.accuracy,
+                **{kind: accuracy for kind, (_, accuracy) in result.by_class().items()}}
+
+    full = score()
+    config = model.config
+    ablated = {kind: np.zeros((config.num_hidden_layers, config.num_attention_heads))
+               for kind in full}
+    for layer in range(config.num_hidden_layers):
+        for head in range(config.num_attention_heads):
+            with heads_ablated(model, [(layer, head)]):
+                scores = score()
+            for kind in full:
+                ablated[kind][layer, head] = scores[kind]
+    counts = Counter(word_class(blank.answer) for blank in blanks)
+    return HeadImportance(full, ablated, {"overall": len(blanks), **counts})

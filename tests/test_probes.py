@@ -165,3 +165,124 @@ def test_corpus_polarity_probe_counts_the_cues() -> None:
     assert probes.corpus_polarity_probe(documents(True), split) == 0.0
     with pytest.raises(ValueError, match="never uses"):
         probes.corpus_polarity_probe([["The stew was tasty.", "Yes."]], split)
+
+
+# ---------------------------------------------------------------- chapter 07's additions
+
+
+def _story(*sentences):  # type: ignore[no-untyped-def]
+    from bertlab.tinyworld.corpus import Document, Entity, Sentence
+
+    built = []
+    for words, people in sentences:
+        built.append(Sentence(tuple(words), "test", tuple(Entity(i, j, "PER") for i, j in people)))
+    return Document("story", built)
+
+
+def test_pronoun_links_follow_gender_to_the_named_people(tokenizer):
+    document = _story((["Mia", "Stone", "lived", "in", "town", "."], [(0, 2)]),
+                      (["Tom", "met", "her", "."], [(0, 1)]),
+                      (["He", "smiled", "at", "Mia", "."], [(3, 4)]))
+    window = probes.document_window(document, tokenizer, 48)
+    links = probes.pronoun_links(window)
+    assert [window.words[link.pronoun] for link in links] == ["her", "He"]
+    her, he = links
+    assert [window.words[i] for i in her.mentions] == ["Mia", "Stone"]
+    assert her.refers_to_first_named and not he.refers_to_first_named
+    assert [window.words[i] for i in he.mentions] == ["Tom"]
+
+
+def test_document_window_keeps_whole_sentences_that_fit(world, tokenizer):
+    document = max(world.documents, key=lambda d: len(d.sentences))
+    window = probes.document_window(document, tokenizer, 30)
+    assert len(window.ids) <= 30 and window.ids[0] == tokenizer.cls_token_id
+    assert window.ids[-1] == tokenizer.sep_token_id
+    kept = [w for s in window.sentences for w in s.words]
+    assert window.words == kept[:len(window.words)]
+    for word, (start, end) in zip(window.words, window.spans, strict=True):
+        assert window.ids[start:end] == tokenizer.convert_tokens_to_ids(tokenizer.tokenize(word))
+
+
+def test_referent_scores_are_shares_with_their_baselines(world, tokenizer, tiny_model):
+    model = tiny_model(tokenizer.vocab_size)
+    scores = probes.score_heads_on_referents(model, tokenizer, world.documents)
+    assert scores.cases > 20 and scores.accuracy.shape == (2, 2)
+    assert ((0 <= scores.accuracy) & (scores.accuracy <= 1)).all()
+    assert {"nearest name to the left", "first name", "a random earlier word"} <= set(
+        scores.baselines)
+    with pytest.raises(ValueError, match="no story"):
+        probes.score_heads_on_referents(model, tokenizer,
+                                        [d for d in world.documents if d.kind != "story"])
+
+
+def test_removing_a_head_equals_zeroing_its_value_slice(tokenizer, tiny_model):
+    model = tiny_model(tokenizer.vocab_size).eval()
+    ids = torch.tensor([tokenizer.encode("Mia had a dog. She fed it.").input_ids])
+    with torch.no_grad():
+        before = model(ids).prediction_logits
+        with probes.heads_ablated(model, [(1, 0)]):
+            ablated = model(ids).prediction_logits
+        after = model(ids).prediction_logits
+        size = model.config.head_size
+        value = model.bert.encoder.layers[1].attention.value
+        value.weight[:size] = 0.0  # head 0's values are zero, so its output is zero
+        value.bias[:size] = 0.0
+        zeroed = model(ids).prediction_logits
+    torch.testing.assert_close(ablated, zeroed, atol=1e-6, rtol=1e-6)
+    assert not torch.allclose(before, ablated)
+    torch.testing.assert_close(after, before)  # the hook is gone after the block
+    with pytest.raises(ValueError, match="no head"):
+        with probes.heads_ablated(model, [(2, 0)]):
+            pass
+
+
+def test_head_importance_rescores_with_each_head_removed(world, tokenizer, tiny_model):
+    model = tiny_model(tokenizer.vocab_size)
+    _, blanks = fill_in_benchmark(world, n_blanks=40)
+    documents = world.split(HELD_OUT)[1].as_documents()
+    importance = probes.head_importance(model, tokenizer, blanks, documents)
+    assert importance.ablated["overall"].shape == (2, 2) and importance.counts["overall"] == 40
+    with probes.heads_ablated(model, [(0, 1)]):
+        expected = probes.fill_in_accuracy(model, tokenizer, blanks, documents).accuracy
+    assert importance.ablated["overall"][0, 1] == expected
+    assert importance.drop()[0, 1] == importance.full["overall"] - expected
+
+
+def test_referent_scores_find_a_planted_nearest_name_head(world, tiny_model):
+    from bertlab.tinyworld.lexicon import FEMALE_NAMES, MALE_NAMES, SURNAMES
+
+    tokenizer = BertTokenizer.train(world.sentences(), 5000)  # every word one piece
+    model = tiny_model(tokenizer.vocab_size)
+    name_ids = set(tokenizer.convert_tokens_to_ids(
+        [n.lower() for n in FEMALE_NAMES + MALE_NAMES + SURNAMES]))
+
+    class Planted(torch.nn.Module):
+        """The real encoder, except that layer 1 head 1 looks from every token at the nearest
+        earlier name, and layer 0 head 0 at the token two before it."""
+
+        def __init__(self, bert):
+            super().__init__()
+            self.inner = bert
+
+        def forward(self, input_ids, attention_mask=None, *args, **kwargs):
+            output = self.inner(input_ids, attention_mask, *args, **kwargs)
+            second = output.attentions[1].clone()
+            second[:, 1] = 0.0
+            first = output.attentions[0].clone()
+            first[:, 0] = torch.diag(torch.ones(input_ids.shape[1] - 2), -2)  # i -> i - 2
+            for row, ids in enumerate(input_ids.tolist()):
+                last = 0
+                for i, token in enumerate(ids):
+                    second[row, 1, i, last] = 1.0
+                    if token in name_ids:
+                        last = i
+            output.attentions = (first, second)
+            return output
+
+    model.bert = Planted(model.bert)
+    scores = probes.score_heads_on_referents(model, tokenizer, world.documents)
+    assert scores.accuracy[1, 1] == pytest.approx(scores.baselines["nearest name to the left"],
+                                                  abs=0.02)
+    assert scores.accuracy[1, 1] > 0.6
+    assert scores.accuracy[0, 0] == pytest.approx(scores.baselines["2 to the left"])
+    assert scores.baselines["2 to the left"] > 0
