@@ -72,7 +72,7 @@ $(SITE_NPM_STAMP):
 site: $(STAMP) $(SITE_NPM_STAMP)
 	$(BIN)/python coursesite/build.py --assets $(SITE_NPM) --out build/site
 
-# Headless Chromium with every outside host unresolvable: chapters 00, 02, 03, 05 and 06 run in
+# Headless Chromium with every outside host unresolvable: chapters 00, 02, 03, 05a, 05b, 06a and 06b run in
 # JupyterLab (quick mode) with every widget moved, then three pages of the site. Screenshots land
 # in build/browser-test/. Chromium is Debian's (installed here when run as root).
 BROWSER_STAMP := $(VENV)/.browser-installed

@@ -33,8 +33,10 @@ CHAPTERS = [
     ("00_welcome.ipynb", 0),
     ("02_self_attention.ipynb", 0),
     ("03_multi_head_attention.ipynb", 2),
-    ("05_pretraining.ipynb", 0),  # before 06: chapter 06 fine-tunes the model 05 saves
-    ("06_finetuning.ipynb", 0),
+    ("05a_pretraining.ipynb", 0),  # first: 05b and 06b load the model 05a saves
+    ("05b_what_pretraining_learns.ipynb", 0),
+    ("06a_finetuning_sentences_tokens.ipynb", 0),
+    ("06b_finetuning_spans_transfer.ipynb", 0),
 ]
 RUN_ALL_TIMEOUT_S = 900
 UPDATE_TIMEOUT_S = 30
