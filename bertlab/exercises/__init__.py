@@ -10,7 +10,7 @@ measurement in range. Reference solutions live in `solutions/`, and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +91,7 @@ def check_measurement(
     *,
     hint: str,
     lesson: str,
+    mistakes: Sequence[tuple[float, float, str]] = (),
 ) -> CheckResult:
     """Grade a predict-then-measure exercise: any honest measurement in range passes.
 
@@ -98,6 +99,8 @@ def check_measurement(
     put next to the measurement. `measured` is the learner's number (or the CheckResult of
     `run_answer`); `expected` is the check's own measurement of the same thing, and
     `tolerance` how far an honest measurement can land from it (sampling noise, seeds).
+    Each of `mistakes` is (the value a known slip gives, how close counts as it, a message
+    naming the slip), used for a measurement out of range.
     """
     if prediction is None:
         return CheckResult(exercise, False, "write your prediction down first (a number in the "
@@ -113,6 +116,9 @@ def check_measurement(
     except (TypeError, ValueError, RuntimeError):
         return failed(exercise, f"return one number, got {type(measured).__name__}", hint)
     if not abs(value - expected) <= tolerance:
+        for wrong, within, message in mistakes:
+            if abs(value - wrong) <= within:
+                return failed(exercise, f"you measured {value:.4g}: {message}", hint)
         return failed(exercise, f"you measured {value:.4g}, but this experiment gives "
                                 f"{expected:.4g} ± {tolerance:.2g}; check what your code measures.",
                       hint)

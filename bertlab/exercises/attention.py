@@ -38,7 +38,7 @@ def check_prediction(
     hint: str,
     lesson: str,
 ) -> CheckResult:
-    """check_measurement, after naming a known mistake when the measurement matches one.
+    """check_measurement for a measuring function: call it only once a prediction is written.
 
     `answer` is the learner's measuring function (called with `args`) or a number already
     measured; each mistake is (value it gives, how close counts as it, message naming it).
@@ -47,18 +47,8 @@ def check_prediction(
         return check_measurement(exercise, prediction, None, expected, tolerance, hint=hint,
                                  lesson=lesson)
     measured = run_answer(exercise, hint, answer, *args) if callable(answer) else answer
-    if isinstance(measured, CheckResult):
-        return measured
-    try:
-        value = float(measured)  # type: ignore[arg-type]
-    except (TypeError, ValueError, RuntimeError):
-        value = math.nan  # check_measurement names the type it got
-    if not abs(value - expected) <= tolerance:
-        for wrong, within, message in mistakes:
-            if abs(value - wrong) <= within:
-                return failed(exercise, f"you measured {value:.4g}: {message}", hint)
     return check_measurement(exercise, prediction, measured, expected, tolerance, hint=hint,
-                             lesson=lesson)
+                             lesson=lesson, mistakes=mistakes)
 
 
 def largest_weight(d_k: int, n_keys: int, scaled: bool, seed: int = 0) -> float:

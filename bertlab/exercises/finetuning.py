@@ -24,6 +24,7 @@ from bertlab.finetuning import (
     QuestionAnsweringData,
     SentenceClassificationData,
     TokenClassificationData,
+    TrainingResult,
     TrainingSettings,
     align_labels_to_tokens,
     best_span,
@@ -187,34 +188,27 @@ def _no_prediction(exercise: str) -> CheckResult:
     return check_measurement(exercise, None, None, 0.0, 0.0, hint="", lesson="")
 
 
-def _grade(
-    exercise: str,
-    prediction: float,
-    measured: object,
-    expected: float,
-    tolerance: float,
-    mistakes: Sequence[tuple[float, str]],
-    *,
-    hint: str,
-    lesson: str,
-) -> CheckResult:
-    """check_measurement, naming the mistake when a wrong measurement is what a known slip gives."""
-    try:
-        value = float(measured)  # type: ignore[arg-type]
-    except (TypeError, ValueError, RuntimeError):
-        value = None
-    if value is not None and not abs(value - expected) <= tolerance:
-        for wrong, why in mistakes:
-            if abs(value - wrong) <= 1e-6:
-                return failed(exercise, f"you measured {value:.4g}: {why}", hint)
-    return check_measurement(exercise, prediction, measured, expected, tolerance, hint=hint,
-                             lesson=lesson)
-
-
 # test accuracy of the random-init classifier on 50 reviews, seeds 0, 1, 2: 0.512, 0.498, 0.516
 # (std 0.01 on 1,000 test reviews; quick mode's 400 spread ~1.6x more); its validation accuracy,
 # the likeliest slip, is 0.61-0.64. An honest run with the stated seed lands on the same number.
 RANDOM_INIT_TOLERANCE = 0.05
+
+
+def _exactly(mistakes: Sequence[tuple[float, str]]) -> list[tuple[float, float, str]]:
+    """Known slips that give exactly these values (the same seeds and data as the check)."""
+    return [(wrong, 1e-6, why) for wrong, why in mistakes]
+
+
+def _random_init_classifier(
+    model_dir: str | Path,
+    train: SentenceClassificationData,
+    validation: SentenceClassificationData,
+    settings: TrainingSettings,
+) -> tuple[BertForSequenceClassification, TrainingResult]:
+    """The check's own run: the course model's shape with random weights, fine-tuned."""
+    set_seed(settings.seed)
+    model = BertForSequenceClassification(BertConfig.from_pretrained(model_dir, num_labels=2))
+    return model, fine_tune(model, train, validation, settings, progress=False)
 
 
 def check_random_init_accuracy(
@@ -237,9 +231,7 @@ def check_random_init_accuracy(
     measured = run_answer(exercise, hint, answer)
     if isinstance(measured, CheckResult):
         return measured
-    set_seed(settings.seed)
-    model = BertForSequenceClassification(BertConfig.from_pretrained(model_dir, num_labels=2))
-    result = fine_tune(model, train, validation, settings, progress=False)
+    model, result = _random_init_classifier(model_dir, train, validation, settings)
     expected = test.evaluate(model)["accuracy"]
     mistakes = [
         (result.best["accuracy"], "that is the validation accuracy. The validation reviews use "
@@ -252,8 +244,8 @@ def check_random_init_accuracy(
               f"validation reviews (the training adjectives) and {expected:.2f} on adjectives "
               "it never saw labelled: a coin toss. Nothing in random weights ties 'fantastic' "
               "to 'wonderful'; pretraining did that for the course model.")
-    return _grade(exercise, prediction, measured, expected, RANDOM_INIT_TOLERANCE, mistakes,
-                  hint=hint, lesson=lesson)
+    return check_measurement(exercise, prediction, measured, expected, RANDOM_INIT_TOLERANCE,
+                             hint=hint, lesson=lesson, mistakes=_exactly(mistakes))
 
 
 BERT_BASE_RATE = 3e-5  # the middle of the BERT paper's fine-tuning rates for bert-base
@@ -300,8 +292,8 @@ def check_bert_base_rate(
               "bert-base's rate suits a big model trained for thousands of steps; a small model "
               "given a few dozen updates barely moves its new head at that rate. The learning "
               "rate is a setting to choose on the validation split, not to copy from a paper.")
-    return _grade(exercise, prediction, measured, expected, BERT_BASE_RATE_TOLERANCE, mistakes,
-                  hint=hint, lesson=lesson)
+    return check_measurement(exercise, prediction, measured, expected, BERT_BASE_RATE_TOLERANCE,
+                             hint=hint, lesson=lesson, mistakes=_exactly(mistakes))
 
 
 def check_single_token_answers(
@@ -337,8 +329,8 @@ def check_single_token_answers(
     lesson = (f"{single} of {len(inside)} answers are a single token (a name, a town); the "
               "rest are phrases ('a carpenter', 'on the desk'), where the reader must place the "
               "end as well as the start, and exact match needs both right.")
-    return _grade(exercise, prediction, measured, expected, tolerance, mistakes, hint=hint,
-                  lesson=lesson)
+    return check_measurement(exercise, prediction, measured, expected, tolerance, hint=hint,
+                             lesson=lesson, mistakes=_exactly(mistakes))
 
 
 def check_one_class(
@@ -360,9 +352,7 @@ def check_one_class(
     measured = run_answer(exercise, hint, answer)
     if isinstance(measured, CheckResult):
         return measured
-    set_seed(settings.seed)
-    model = BertForSequenceClassification(BertConfig.from_pretrained(model_dir, num_labels=2))
-    fine_tune(model, train, validation, settings, progress=False)
+    model, _ = _random_init_classifier(model_dir, train, validation, settings)
     predictions = test.predict(model)
     expected = sum(predictions) / len(predictions)
     tolerance = 0.5 / len(test)  # same seed, same numbers: half a review of slack
@@ -383,8 +373,8 @@ def check_one_class(
         lesson = (f"It calls {expected:.1%} of the reviews positive ({share:.1%} are): the "
                   f"closer to 0 or 1, the closer its accuracy ({accuracy:.3f}) to one class's "
                   "share of the test set.")
-    return _grade(exercise, prediction, measured, expected, tolerance, mistakes, hint=hint,
-                  lesson=lesson)
+    return check_measurement(exercise, prediction, measured, expected, tolerance, hint=hint,
+                             lesson=lesson, mistakes=_exactly(mistakes))
 
 
 # ------------------------------------------------------------------------- concept questions
