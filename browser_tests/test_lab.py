@@ -71,7 +71,7 @@ CUT_LABELS_JS = """area => [...area.querySelectorAll('.widget-label')]
   .filter(l => l.offsetParent !== null && l.scrollWidth > l.clientWidth + 1)
   .map(l => l.textContent)"""
 
-CONTROLS = ".noUi-handle, .widget-dropdown select, .widget-toggle-button"
+CONTROLS = ".noUi-handle, .widget-dropdown select, .widget-toggle-button, .widget-text input"
 
 STARTED_JS = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
   .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
@@ -214,12 +214,13 @@ def _tracebacks(page) -> list[str]:
 
 
 def _controls(area):
-    """The controls to try, in order: sliders, dropdowns, then toggle buttons."""
+    """The controls to try, in order: sliders, dropdowns, toggle buttons, then text boxes."""
     yield from (("slider", h) for h in area.locator(".noUi-handle").all())
     yield from (("dropdown", s) for s in area.locator(".widget-dropdown select").all())
     yield from (
         ("toggle", b) for b in area.locator(".widget-toggle-button:not(.mod-active)").all()[:1]
     )
+    yield from (("text", t) for t in area.locator(".widget-text input").all()[:1])
 
 
 def _change(kind: str, control) -> bool:
@@ -237,6 +238,10 @@ def _change(kind: str, control) -> bool:
             return False
         current = control.evaluate("s => s.selectedIndex")
         control.select_option(index=(current + 1) % options)
+        return True
+    if kind == "text":  # a learner types a sentence of their own and presses Enter
+        control.fill("mia said that " + control.input_value())
+        control.press("Enter")
         return True
     control.click()
     return True
