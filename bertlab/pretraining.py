@@ -678,6 +678,10 @@ class Pretrainer(Trainer):
                          for p in train_data.pairs]
         # the name of the sentence-level loss term, if the objective has one
         self.pair_loss = {"nsp": "nsp_loss", "sop": "sop_loss"}.get(train_data.objective)
+        if self.pair_loss is None:  # nothing trains the pooler and NSP head: freeze them, so
+            # that the optimizer and DistributedDataParallel do not wait for their gradients
+            model.bert.pooler.requires_grad_(False)
+            model.nsp.requires_grad_(False)
         self._batches: tuple[int, list[list[int]]] | None = None
         evaluate = Pretrainer.evaluate_held_out if eval_data is not None else None
         super().__init__(model, config, evaluate=evaluate, callbacks=callbacks,

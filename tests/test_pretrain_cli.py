@@ -386,8 +386,9 @@ def test_resume_refuses_a_changed_recipe(finished, tmp_path, flag, value, saved)
         main(["--output-dir", str(out), "--resume", "--no-progress", flag, value])
 
 
-def test_a_stopped_sop_run_resumes_as_sop_to_the_same_weights(corpus, tmp_path):
-    recipe = ["--objective", "sop", "--masking", "static", "--mask-prob", "0.3"]
+@pytest.mark.parametrize("objective", ["sop", "none"])
+def test_a_stopped_run_resumes_with_its_recipe_to_the_same_weights(corpus, tmp_path, objective):
+    recipe = ["--objective", objective, "--masking", "static", "--mask-prob", "0.3"]
     straight = tmp_path / "straight"
     assert main(["--corpus", str(corpus), "--output-dir", str(straight), *ARGS, *recipe]) == 0
     stopped = tmp_path / "stopped"
@@ -396,7 +397,7 @@ def test_a_stopped_sop_run_resumes_as_sop_to_the_same_weights(corpus, tmp_path):
     assert not (stopped / "model.safetensors").exists()
     assert main(["--output-dir", str(stopped), "--resume", "--no-progress"]) == 0
     info = json.loads((stopped / RUN_INFO).read_text())
-    assert info["recipe"] == {"objective": "sop", "masking": "static", "mask_prob": 0.3}
+    assert info["recipe"] == {"objective": objective, "masking": "static", "mask_prob": 0.3}
     resumed_model = BertForPreTraining.from_pretrained(stopped)
     straight_model = BertForPreTraining.from_pretrained(straight)
     for a, b in zip(resumed_model.parameters(), straight_model.parameters(), strict=True):
@@ -413,3 +414,20 @@ def test_cli_rejects_a_mask_prob_outside_zero_to_one(capsys):
         with pytest.raises(SystemExit):
             main(["--output-dir", "x", "--mask-prob", bad])
         assert "--mask-prob must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_two_processes_train_without_sentence_pairs_like_one(corpus, tmp_path):
+    """Under "none" the pooler and NSP head get no gradient: DDP must not wait for them."""
+    outs = {name: tmp_path / name for name in ("one", "two")}
+    launch = {"one": [sys.executable, "-m", "bertlab.pretrain"],
+              "two": [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                      "--nproc-per-node", "2", "-m", "bertlab.pretrain"]}
+    for name, out in outs.items():
+        _run([*launch[name], "--corpus", str(corpus), "--output-dir", str(out), *ARGS,
+              "--objective", "none"])
+    one, two = _log(outs["one"]), _log(outs["two"])
+    assert [r["kind"] for r in one] == [r["kind"] for r in two]
+    for a, b in zip(one, two, strict=True):
+        for key in ("loss", "mlm_loss", "mlm_accuracy"):
+            if key in a:
+                assert b[key] == pytest.approx(a[key], rel=1e-5, abs=1e-6), (key, a, b)

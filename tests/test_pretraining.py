@@ -589,6 +589,9 @@ def test_doc_sentences_have_no_sentence_task_and_no_sentence_loss(tokenized, tok
     assert nsp_sum is None and set(counts) == {"mlm_correct"}
     trainer = Pretrainer(model, data, TrainingConfig(steps=1, batch_size=8), progress=False)
     assert set(trainer.loss(batch)) == {"mlm_loss"}
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    assert frozen and all(name.startswith(("bert.pooler.", "nsp.")) for name in frozen), \
+        "only what no loss reaches is frozen"
     assert set(trainer.divisors(examples)) == {"mlm_loss"}
     with pytest.raises(ValueError, match="unknown objective"):
         PretrainingDataset(data.pairs, scheme, 1, 2, objective="albert")
