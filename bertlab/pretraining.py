@@ -273,6 +273,18 @@ def _pairs_from_document(
     return pairs
 
 
+def _check_cut(dupe_factor: int, max_seq_length: int, layout: str,
+               short_seq_prob: float = 0.0) -> None:
+    """Refuse settings no cut of the corpus can honour, naming the setting."""
+    if not isinstance(dupe_factor, int) or dupe_factor < 1:
+        raise ValueError(f"dupe_factor must be a positive integer, got {dupe_factor!r}")
+    if max_seq_length < len(layout.split()):
+        raise ValueError(f"max_seq_length must be at least {len(layout.split())} ({layout}), "
+                         f"got {max_seq_length}")
+    if not 0.0 <= short_seq_prob <= 1.0:
+        raise ValueError(f"short_seq_prob must be in [0, 1], got {short_seq_prob}")
+
+
 def make_nsp_pairs(
     documents: Sequence[Sequence[Sequence[int]]],
     max_seq_length: int,
@@ -293,13 +305,7 @@ def make_nsp_pairs(
     time with other splits and other random segments B. With one cut, a model trained for many
     epochs can memorize which pairs are negatives instead of learning to tell.
     """
-    if not isinstance(dupe_factor, int) or dupe_factor < 1:
-        raise ValueError(f"dupe_factor must be a positive integer, got {dupe_factor!r}")
-    if max_seq_length < 5:
-        raise ValueError(f"max_seq_length must be at least 5 ([CLS] a [SEP] b [SEP]), got "
-                         f"{max_seq_length}")
-    if not 0.0 <= short_seq_prob <= 1.0:
-        raise ValueError(f"short_seq_prob must be in [0, 1], got {short_seq_prob}")
+    _check_cut(dupe_factor, max_seq_length, "[CLS] a [SEP] b [SEP]", short_seq_prob)
     documents = [doc for doc in documents if any(doc)]
     if len(documents) < 2:
         raise ValueError("next-sentence prediction needs at least two non-empty documents")
@@ -326,11 +332,7 @@ def make_sop_pairs(
     from one document, so the topic gives nothing away, only the order does. A document of
     one sentence makes no pair; `document` still indexes the list given.
     """
-    if not isinstance(dupe_factor, int) or dupe_factor < 1:
-        raise ValueError(f"dupe_factor must be a positive integer, got {dupe_factor!r}")
-    if max_seq_length < 5:
-        raise ValueError(f"max_seq_length must be at least 5 ([CLS] a [SEP] b [SEP]), got "
-                         f"{max_seq_length}")
+    _check_cut(dupe_factor, max_seq_length, "[CLS] a [SEP] b [SEP]", short_seq_prob)
     documents = [[s for s in doc if s] for doc in documents]
     if not any(len(doc) >= 2 for doc in documents):
         raise ValueError("sentence-order prediction needs a document of two or more sentences")
@@ -355,11 +357,7 @@ def make_doc_sentences(
     the (deterministic) cut: with static masking each copy gets its own mask, as RoBERTa's
     static baseline duplicated its data.
     """
-    if not isinstance(dupe_factor, int) or dupe_factor < 1:
-        raise ValueError(f"dupe_factor must be a positive integer, got {dupe_factor!r}")
-    if max_seq_length < 3:
-        raise ValueError(f"max_seq_length must be at least 3 ([CLS] a [SEP]), got "
-                         f"{max_seq_length}")
+    _check_cut(dupe_factor, max_seq_length, "[CLS] a [SEP]")
     room = max_seq_length - 2
     segments: list[NspPair] = []
     for index, document in enumerate(documents):
