@@ -63,10 +63,12 @@ class FillInTask:
     tokenizer: BertTokenizer
     blanks: list[Any]  # bertlab.tinyworld.ngram.Blank
     documents: list[list[str]]  # the held-out documents the blanks index into
+    one_segment: bool = False  # the context as one segment: for a model pretrained without B
 
     def __call__(self, model: nn.Module) -> dict[str, float]:
         """Fill-in accuracy overall and per word class (what a pretraining log records)."""
-        scored = fill_in_accuracy(model, self.tokenizer, self.blanks, self.documents)
+        scored = fill_in_accuracy(model, self.tokenizer, self.blanks, self.documents,
+                                  one_segment=self.one_segment)
         return {"overall": scored.accuracy,
                 **{kind: accuracy for kind, (_, accuracy) in scored.by_class().items()}}
 
@@ -104,14 +106,16 @@ def word_piece_ids(tokenizer: BertTokenizer, word: str) -> list[int]:
 
 
 def fill_in_input(
-    blank: Any, document: Sequence[str], tokenizer: BertTokenizer, max_seq_length: int
+    blank: Any, document: Sequence[str], tokenizer: BertTokenizer, max_seq_length: int,
+    one_segment: bool = False,
 ) -> tuple[list[int], list[int], list[int], list[int]]:
     """The model input for one blank: its sentence with the word's pieces masked, in context.
 
     The sentences around it (nearest first, alternating before and after) are added while they
     fit; sentences before the blank's sentence form segment A and the rest segment B, the
-    layout the model saw in pretraining. Returns (ids, token types, masked positions, the
-    answer's piece ids).
+    layout the model saw in pretraining. With one_segment the same sentences make one segment
+    (token type 0, no [SEP] between), the layout of a model pretrained without NSP.
+    Returns (ids, token types, masked positions, the answer's piece ids).
     """
     answer = word_piece_ids(tokenizer, blank.answer)
     target: list[int] = []
@@ -142,6 +146,8 @@ def fill_in_input(
         before, after = before - 1, after + 1
     order = sorted(sentences)
     n_first = sum(i < blank.sentence for i in order) or 1  # sentences in segment A
+    if one_segment:
+        n_first = len(order)  # every sentence in segment A: no second [SEP], no type 1
     ids, types = [tokenizer.cls_token_id], [0]
     positions: list[int] = []
     for n, index in enumerate(order):
@@ -165,6 +171,7 @@ def fill_in_accuracy(
     documents: Sequence[Sequence[str]],
     max_seq_length: int = 128,
     batch_size: int = 64,
+    one_segment: bool = False,
 ) -> FillInResult:
     """Score a model on chapter 00's held-out blanks: mask the word, read the context, guess.
 
@@ -183,7 +190,7 @@ def fill_in_accuracy(
     predictions: list[str] = []
     for start in range(0, len(blanks), batch_size):
         group = blanks[start:start + batch_size]
-        inputs = [fill_in_input(b, documents[b.document], tokenizer, max_seq_length)
+        inputs = [fill_in_input(b, documents[b.document], tokenizer, max_seq_length, one_segment)
                   for b in group]
         examples = []
         for ids, types, positions, answer in inputs:

@@ -6,6 +6,8 @@
     python -m bertlab.pretrain --preset long --eval-every 250 --weights-dtype float16 \
         --output-dir artifacts/course-model                     # how the course model was made
     python -m bertlab.pretrain --output-dir out --overwrite       # start that run over
+    python -m bertlab.pretrain --objective sop --masking static --mask-prob 0.4 \
+        --output-dir out                                        # another recipe (chapter 07)
     torchrun --nproc-per-node 2 -m bertlab.pretrain --output-dir out   # DistributedDataParallel
 
 Under torchrun every process builds the same data from the same seed and takes its share of
@@ -15,6 +17,11 @@ bertlab and transformers), pretraining.json with the final scores, log.jsonl wit
 and evaluation, manifest.json (the command, versions, machine, time and the sha256 of every
 file) and checkpoint/ to resume. A directory that holds a run already needs --resume (which
 refuses flags that contradict the saved run; flags left out are the saved run's) or --overwrite.
+
+The recipe flags are chapter 07's ablations: --objective nsp (BERT, default), sop (ALBERT's
+sentence-order prediction) or none (RoBERTa: whole sentences of one document, MLM only);
+--masking dynamic (a fresh mask every epoch, RoBERTa; the default) or static (one mask per
+pair, BERT); --mask-prob (0.15 by default; 0.4 is Wettig et al.'s).
 
 As a library, this module is what chapters 05 and 06 call to get a pretrained model without
 reading how: the size presets (`Preset`, `PRESETS`), `prepare_data` (a WordPiece vocabulary and
@@ -43,6 +50,8 @@ from bertlab.course_model import sha256, write_manifest
 from bertlab.fill_in import FillInTask
 from bertlab.model import BertConfig, BertForPreTraining
 from bertlab.pretraining import (
+    MASK_PROB,
+    OBJECTIVES,
     EvalResult,
     NspPair,
     Pretrainer,
@@ -122,6 +131,32 @@ PRESETS: dict[str, Preset] = {  # smallest first: a later preset may stand in fo
 }
 
 
+MASKINGS = ("dynamic", "static")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Which of BERT's pretraining choices a run makes: what chapter 07 ablates, one at a time.
+
+    objective: "nsp" (BERT), "sop" (ALBERT) or "none" (RoBERTa's DOC-SENTENCES, MLM only);
+    masking: "dynamic" (a fresh mask every epoch, RoBERTa) or "static" (one per pair, BERT);
+    mask_prob: the share of tokens the model predicts. The held-out pairs are made for the
+    same objective but always masked at 15%, so held-out MLM scores compare across rates.
+    """
+
+    objective: str = "nsp"
+    masking: str = "dynamic"
+    mask_prob: float = MASK_PROB
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {self.objective!r}; choose one of {OBJECTIVES}")
+        if self.masking not in MASKINGS:
+            raise ValueError(f"unknown masking {self.masking!r}; choose one of {MASKINGS}")
+        if not 0.0 < self.mask_prob < 1.0:
+            raise ValueError(f"mask_prob must be between 0 and 1, got {self.mask_prob}")
+
+
 def get_preset(name: str | Preset) -> Preset:
     """Look a preset up by name, with the list of names in the error."""
     if isinstance(name, Preset):
@@ -144,6 +179,7 @@ class PretrainingData:
     train_documents: list[list[str]]
     held_out_documents: list[list[str]]
     blanks: list[Any] | None  # chapter 00's fill-in blanks (TinyWorld only)
+    recipe: Recipe = Recipe()
 
 
 def load_corpus(corpus: Any = None) -> tuple[list[list[str]], list[list[str]], list[Any] | None]:
@@ -177,18 +213,23 @@ def prepare_data(
     corpus: Any = None,
     seed: int = 0,
     tokenizer: BertTokenizer | None = None,
+    recipe: Recipe = Recipe(),
 ) -> PretrainingData:
-    """Train a WordPiece vocabulary on the training documents (unless given one), make pairs."""
+    """Train a WordPiece vocabulary on the training documents (unless given one), make pairs
+    (or single segments) for the recipe's objective, masked as it says."""
     train_docs, held_out_docs, blanks = load_corpus(corpus)
     if tokenizer is None:
         sentences = [s for doc in train_docs for s in doc]
         tokenizer = FastBertTokenizer.train(sentences, preset.vocab_size)  # the fast path
-    train = PretrainingDataset.from_documents(train_docs, tokenizer, preset.max_seq_length, seed,
-                                              dupe_factor=preset.dupe_factor)
-    _check_nsp_labels(train.pairs, "the corpus" if corpus is None else str(corpus))
+    train = PretrainingDataset.from_documents(
+        train_docs, tokenizer, preset.max_seq_length, seed, dynamic=recipe.masking == "dynamic",
+        dupe_factor=preset.dupe_factor, objective=recipe.objective, mask_prob=recipe.mask_prob)
+    if recipe.objective == "nsp":
+        _check_nsp_labels(train.pairs, "the corpus" if corpus is None else str(corpus))
     held_out = PretrainingDataset.from_documents(held_out_docs, tokenizer, preset.max_seq_length,
-                                                 seed + 1, dynamic=False)
-    return PretrainingData(tokenizer, train, held_out, train_docs, held_out_docs, blanks)
+                                                 seed + 1, dynamic=False,
+                                                 objective=recipe.objective)
+    return PretrainingData(tokenizer, train, held_out, train_docs, held_out_docs, blanks, recipe)
 
 
 def _check_nsp_labels(pairs: Sequence[NspPair], source: str) -> None:
@@ -250,6 +291,9 @@ def pretrain(
     until: int | None = None,
     score_fill_in: bool = True,
     weights_dtype: torch.dtype = torch.float32,
+    objective: str | None = None,
+    masking: str | None = None,
+    mask_prob: float | None = None,
     **training_overrides: Any,
 ) -> PretrainingRun:
     """Pretrain a BERT of a preset's size on a corpus; save it to output_dir when finished.
@@ -262,6 +306,8 @@ def pretrain(
     that step of the schedule (a checkpoint is saved; resume finishes the run). Every
     evaluation also scores chapter 00's fill-in blanks when the corpus has them and
     `score_fill_in` is on. `weights_dtype` is how the finished model's weights are stored.
+    objective, masking and mask_prob make the run's `Recipe` (default: BERT's objective with
+    dynamic masking at 15%); a resume checks them like the other settings.
     """
     if resume and overwrite:
         raise ValueError("resume=True continues the saved run, overwrite=True replaces it: "
@@ -271,27 +317,33 @@ def pretrain(
     if output_dir is not None:
         output_dir = Path(output_dir)
         state = _prepare_output_dir(output_dir, resume, overwrite)
+    requested = {"objective": objective, "masking": masking, "mask_prob": mask_prob}
     if state is not None:
-        preset, corpus, config = _resumed_settings(state, output_dir, preset, corpus, seed,
-                                                   steps, training_overrides)
+        preset, corpus, config, recipe = _resumed_settings(
+            state, output_dir, preset, corpus, seed, steps, training_overrides, requested)
     else:
         preset = preset or PRESETS["default"]
         config = preset.training_config(steps, seed or 0, **training_overrides)
+        recipe = Recipe(**{name: value for name, value in requested.items() if value is not None})
     checkpoint = output_dir / CHECKPOINT_DIR if state is not None else None
     if data is None:
         tokenizer = FastBertTokenizer.from_pretrained(checkpoint) if checkpoint else None
-        data = prepare_data(preset, corpus, config.seed, tokenizer)
+        data = prepare_data(preset, corpus, config.seed, tokenizer, recipe)
+    elif data.recipe != recipe:
+        raise ValueError(f"the data given was made for {data.recipe}, the run asks for {recipe}")
     if checkpoint:
         model = BertForPreTraining(BertConfig.from_pretrained(checkpoint))
     else:
         model = build_model(preset, data.tokenizer.vocab_size, config.seed)
     fill_in = None
     if score_fill_in and data.blanks:
-        fill_in = FillInTask(data.tokenizer, data.blanks, data.held_out_documents)
+        fill_in = FillInTask(data.tokenizer, data.blanks, data.held_out_documents,
+                             one_segment=data.recipe.objective == "none")
     trainer = Pretrainer(model, data.train, config, data.held_out, tokenizer=data.tokenizer,
                          output_dir=output_dir, device=device, callbacks=callbacks,
                          progress=progress, fill_in=fill_in)
-    trainer.run_info = {"preset": asdict(preset), "corpus": _describe_corpus(corpus)}
+    trainer.run_info = {"preset": asdict(preset), "corpus": _describe_corpus(corpus),
+                        "recipe": asdict(recipe)}
     if checkpoint:
         trainer.load_checkpoint()
     started = time.perf_counter()
@@ -374,11 +426,16 @@ def _conflict(flag: str, requested: Any, saved: Any, output_dir: Path,
 def _resumed_settings(
     state: dict[str, Any], output_dir: Path, preset: Preset | None, corpus: Any,
     seed: int | None, steps: int | None, overrides: dict[str, Any],
-) -> tuple[Preset, Any, TrainingConfig]:
-    """The saved run's preset, corpus and TrainingConfig, after checking each requested
+    recipe_request: dict[str, Any],
+) -> tuple[Preset, Any, TrainingConfig, Recipe]:
+    """The saved run's preset, corpus, TrainingConfig and Recipe, after checking each requested
     setting against it: a resume continues the same run or refuses, it never relabels it."""
     config = TrainingConfig(**state["training_config"])
     run = state.get("run", {})
+    recipe = Recipe(**run.get("recipe", {}))  # runs saved before recipes were BERT's, dynamic
+    for name, value in recipe_request.items():
+        if value is not None and value != getattr(recipe, name):
+            raise _conflict(name, value, getattr(recipe, name), output_dir)
     saved_preset = Preset(**run["preset"]) if "preset" in run else None
     if preset is not None and saved_preset is not None and preset != saved_preset:
         raise _conflict("preset", preset.name, saved_preset.name, output_dir)
@@ -409,7 +466,7 @@ def _resumed_settings(
             changed = " (its contents changed)" if requested["name"] == saved_corpus["name"] else ""
             raise _conflict("corpus", requested["name"] + changed, saved_corpus["name"],
                             output_dir)
-    return preset, corpus, config
+    return preset, corpus, config, recipe
 
 
 def save_run(run: PretrainingRun, directory: str | Path,
@@ -429,6 +486,7 @@ def save_run(run: PretrainingRun, directory: str | Path,
         "weights_dtype": str(weights_dtype).removeprefix("torch."),
         "held_out": asdict(last_eval) if last_eval else None,
         "preset_settings": asdict(run.preset),
+        "recipe": asdict(run.data.recipe),
     }
     if last_eval is not None and weights_dtype != torch.float32:
         saved = BertForPreTraining.from_pretrained(directory).to(run.trainer.device)
@@ -517,6 +575,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stop-after", type=int, default=None, metavar="STEP",
                         help="stop after this step of the schedule and save a checkpoint "
                              "(finish later with --resume)")
+    parser.add_argument("--objective", default=None, choices=OBJECTIVES,
+                        help="the task beside MLM: nsp (BERT, default), sop (ALBERT's sentence "
+                             "order) or none (RoBERTa: whole sentences of one document)")
+    parser.add_argument("--masking", default=None, choices=MASKINGS,
+                        help="dynamic (a fresh mask every epoch, RoBERTa; default) or static "
+                             "(one mask per pair, BERT)")
+    parser.add_argument("--mask-prob", type=float, default=None,
+                        help=f"share of tokens to predict (default: {MASK_PROB})")
     parser.add_argument("--weights-dtype", default="float32", choices=sorted(WEIGHT_DTYPES),
                         help="how the finished model's weights are stored (float16 halves the "
                              "file; its held-out scores are measured again after rounding)")
@@ -535,6 +601,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer")
+    if args.mask_prob is not None and not 0.0 < args.mask_prob < 1.0:
+        parser.error("--mask-prob must be between 0 and 1")
     if args.resume and args.overwrite:
         parser.error("--resume continues the run in OUTPUT_DIR, --overwrite replaces it: "
                      "choose one")
@@ -619,6 +687,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             device=device,
             until=args.stop_after,
             weights_dtype=WEIGHT_DTYPES[args.weights_dtype],
+            objective=args.objective,
+            masking=args.masking,
+            mask_prob=args.mask_prob,
             **overrides,
         )
     finally:
@@ -638,9 +709,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                        train_seconds=run.trainer.seconds)
     if rank == 0 and run.history.evals:
         last = run.history.evals[-1]
-        print(f"step {last.step}: held-out masked-token accuracy {last.mlm_accuracy:.3f}, "
-              f"NSP accuracy {last.nsp_accuracy:.3f}; saved to {args.output_dir} "
-              f"in {run.seconds:.0f} s")
+        pair = (f", NSP accuracy {last.nsp_accuracy:.3f}" if last.nsp_accuracy is not None else
+                f", SOP accuracy {last.sop_accuracy:.3f}" if last.sop_accuracy is not None else "")
+        print(f"step {last.step}: held-out masked-token accuracy {last.mlm_accuracy:.3f}"
+              f"{pair}; saved to {args.output_dir} in {run.seconds:.0f} s")
     return 0
 
 

@@ -9,6 +9,11 @@ places, each said where it happens: random replacements are never special tokens
 segment B always comes from another document, and masks can be drawn afresh every epoch
 (dynamic masking, as RoBERTa does) instead of once (static, as the original).
 
+Chapter 07 ablates the sentence-level task: `OBJECTIVES` are "nsp" (BERT, the default),
+"sop" (ALBERT's sentence-order prediction, `make_sop_pairs`: two consecutive segments of one
+document, swapped half the time) and "none" (RoBERTa's DOC-SENTENCES, `make_doc_sentences`:
+one segment of whole sentences of one document, and only the MLM loss).
+
 The training side is `Pretrainer`, the shared loop of `bertlab.train` told what a step trains
 on: a global batch that is a function of the step (so a resumed run, or another process, sees
 the same examples and masks), its MLM + NSP loss, and held-out evaluation. The MLM loss of one
@@ -19,6 +24,7 @@ accumulation and two processes give the same update as one big batch.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -39,6 +45,8 @@ MASK_PROB = 0.15  # share of tokens the model must predict
 MAX_PREDICTIONS = 20  # cap per sequence (the reference uses 20 for 128-token sequences)
 SHORT_SEQ_PROB = 0.1  # share of pairs cut shorter, so the model also sees short inputs
 NSP_NEXT, NSP_RANDOM = 0, 1  # next_sentence_label: 0 = B follows A, 1 = B is random
+SOP_IN_ORDER, SOP_SWAPPED = 0, 1  # the same label under "sop": 1 = B and A were swapped
+OBJECTIVES = ("nsp", "sop", "none")  # the sentence-level task beside MLM (BERT, ALBERT, RoBERTa)
 
 # ============================================================================ masking
 
@@ -99,7 +107,7 @@ class MaskedTokens:
 
 
 def mask_tokens(ids: Sequence[int], scheme: MaskingScheme, rng: random.Random) -> MaskedTokens:
-    """Choose ~15% of the positions to predict and hide them 80/10/10, at the reference's rates.
+    """Choose mask_prob (15%) of the positions to predict and hide them 80/10/10, as the reference.
 
     Same distribution as google-research/bert, not the same draws: the reference keeps the token
     when its second draw is below 0.5 and randomises it otherwise; bertlab does the reverse.
@@ -146,16 +154,30 @@ def mask_tokens(ids: Sequence[int], scheme: MaskingScheme, rng: random.Random) -
 
 @dataclass(frozen=True)
 class NspPair:
-    """Two segments for next-sentence prediction, and where they came from."""
+    """Two segments for next-sentence prediction, and where they came from.
+
+    Also the unit of the other objectives: a sentence-order pair (is_random_next False,
+    `swapped` True when B was in front of A in the document) and a single segment (tokens_b
+    empty, objective "none").
+    """
 
     tokens_a: list[int]
     tokens_b: list[int]
     is_random_next: bool
     document: int  # index of the document segment A came from
     b_document: int  # index of the document segment B came from
+    swapped: bool = False  # sentence-order prediction: A and B trade places
+
+    @property
+    def label(self) -> int:
+        """The sentence-level label: 1 when B is random (NSP) or came first (SOP), else 0."""
+        return NSP_RANDOM if self.is_random_next or self.swapped else NSP_NEXT
 
     def encode(self, cls_id: int, sep_id: int) -> tuple[list[int], list[int]]:
-        """[CLS] A [SEP] B [SEP] and its segment ids (0 for A's part, 1 for B's)."""
+        """[CLS] A [SEP] B [SEP] and its segment ids (0 for A's part, 1 for B's); [CLS] A [SEP]
+        and all zeros when there is no B."""
+        if not self.tokens_b:
+            return [cls_id, *self.tokens_a, sep_id], [0] * (len(self.tokens_a) + 2)
         ids = [cls_id, *self.tokens_a, sep_id, *self.tokens_b, sep_id]
         types = [0] * (len(self.tokens_a) + 2) + [1] * (len(self.tokens_b) + 1)
         return ids, types
@@ -198,8 +220,10 @@ def _pairs_from_document(
     max_tokens: int,
     short_seq_prob: float,
     rng: random.Random,
+    sop: bool = False,
 ) -> list[NspPair]:
-    """google-research/bert's create_instances_from_document, on token ids."""
+    """google-research/bert's create_instances_from_document, on token ids; with sop=True,
+    ALBERT's: B is always the text after A, and the two are swapped half the time."""
     document = documents[index]
     target = max_tokens
     if rng.random() < short_seq_prob:
@@ -215,7 +239,8 @@ def _pairs_from_document(
             a_end = rng.randint(1, len(chunk) - 1) if len(chunk) >= 2 else 1
             tokens_a = [t for sentence in chunk[:a_end] for t in sentence]
             tokens_b: list[int] = []
-            is_random = rng.random() < 0.5 or len(document) == 1
+            swap = sop and rng.random() < 0.5
+            is_random = not sop and (rng.random() < 0.5 or len(document) == 1)
             if not is_random and len(chunk) == 1:
                 # the reference makes every one-sentence chunk a negative, which tips the
                 # labels towards "random"; bertlab pairs it with a neighbouring sentence instead
@@ -239,11 +264,25 @@ def _pairs_from_document(
             else:
                 tokens_b = [t for sentence in chunk[a_end:] for t in sentence]
                 b_document = index
+            if swap:
+                tokens_a, tokens_b = tokens_b, tokens_a
             truncate_pair(tokens_a, tokens_b, max_tokens, rng)
-            pairs.append(NspPair(tokens_a, tokens_b, is_random, index, b_document))
+            pairs.append(NspPair(tokens_a, tokens_b, is_random, index, b_document, swap))
             chunk, length = [], 0
         i += 1
     return pairs
+
+
+def _check_cut(dupe_factor: int, max_seq_length: int, layout: str,
+               short_seq_prob: float = 0.0) -> None:
+    """Refuse settings no cut of the corpus can honour, naming the setting."""
+    if not isinstance(dupe_factor, int) or dupe_factor < 1:
+        raise ValueError(f"dupe_factor must be a positive integer, got {dupe_factor!r}")
+    if max_seq_length < len(layout.split()):
+        raise ValueError(f"max_seq_length must be at least {len(layout.split())} ({layout}), "
+                         f"got {max_seq_length}")
+    if not 0.0 <= short_seq_prob <= 1.0:
+        raise ValueError(f"short_seq_prob must be in [0, 1], got {short_seq_prob}")
 
 
 def make_nsp_pairs(
@@ -266,13 +305,7 @@ def make_nsp_pairs(
     time with other splits and other random segments B. With one cut, a model trained for many
     epochs can memorize which pairs are negatives instead of learning to tell.
     """
-    if not isinstance(dupe_factor, int) or dupe_factor < 1:
-        raise ValueError(f"dupe_factor must be a positive integer, got {dupe_factor!r}")
-    if max_seq_length < 5:
-        raise ValueError(f"max_seq_length must be at least 5 ([CLS] a [SEP] b [SEP]), got "
-                         f"{max_seq_length}")
-    if not 0.0 <= short_seq_prob <= 1.0:
-        raise ValueError(f"short_seq_prob must be in [0, 1], got {short_seq_prob}")
+    _check_cut(dupe_factor, max_seq_length, "[CLS] a [SEP] b [SEP]", short_seq_prob)
     documents = [doc for doc in documents if any(doc)]
     if len(documents) < 2:
         raise ValueError("next-sentence prediction needs at least two non-empty documents")
@@ -285,6 +318,62 @@ def make_nsp_pairs(
     return pairs
 
 
+def make_sop_pairs(
+    documents: Sequence[Sequence[Sequence[int]]],
+    max_seq_length: int,
+    rng: random.Random,
+    short_seq_prob: float = SHORT_SEQ_PROB,
+    dupe_factor: int = 1,
+) -> list[NspPair]:
+    """ALBERT's sentence-order pairs: two consecutive segments of one document, half swapped.
+
+    Documents are cut as make_nsp_pairs cuts them, but B is always the text that follows A,
+    and with probability 0.5 the two trade places (label SOP_SWAPPED). Both segments come
+    from one document, so the topic gives nothing away, only the order does. A document of
+    one sentence makes no pair; `document` still indexes the list given.
+    """
+    _check_cut(dupe_factor, max_seq_length, "[CLS] a [SEP] b [SEP]", short_seq_prob)
+    documents = [[s for s in doc if s] for doc in documents]
+    if not any(len(doc) >= 2 for doc in documents):
+        raise ValueError("sentence-order prediction needs a document of two or more sentences")
+    pairs: list[NspPair] = []
+    for _ in range(dupe_factor):
+        for index, document in enumerate(documents):
+            if len(document) >= 2:
+                pairs.extend(_pairs_from_document(documents, index, max_seq_length - 3,
+                                                  short_seq_prob, rng, sop=True))
+    return pairs
+
+
+def make_doc_sentences(
+    documents: Sequence[Sequence[Sequence[int]]], max_seq_length: int, dupe_factor: int = 1
+) -> list[NspPair]:
+    """RoBERTa's DOC-SENTENCES inputs: one segment of consecutive whole sentences, up to full.
+
+    Each document is read in order and cut into segments of whole sentences of at most
+    max_seq_length - 2 tokens (room for [CLS] and [SEP]); a segment never crosses the end of
+    its document, so a document's last one may be short, and a sentence longer than the
+    room is cut to fit. There is no segment B and no sentence-level label. dupe_factor repeats
+    the (deterministic) cut: with static masking each copy gets its own mask, as RoBERTa's
+    static baseline duplicated its data.
+    """
+    _check_cut(dupe_factor, max_seq_length, "[CLS] a [SEP]")
+    room = max_seq_length - 2
+    segments: list[NspPair] = []
+    for index, document in enumerate(documents):
+        tokens: list[int] = []
+        for sentence in (s[:room] for s in document if s):
+            if tokens and len(tokens) + len(sentence) > room:
+                segments.append(NspPair(tokens, [], False, index, index))
+                tokens = []
+            tokens = tokens + list(sentence)
+        if tokens:
+            segments.append(NspPair(tokens, [], False, index, index))
+    if not segments:
+        raise ValueError("pretraining needs at least one non-empty document")
+    return segments * dupe_factor
+
+
 # ============================================================================ dataset + collator
 
 
@@ -294,6 +383,8 @@ class PretrainingDataset:
     The mask of pair i in epoch e is drawn from an RNG seeded with (seed, e, i) (e = 0 when
     masking is static), so any example can be rebuilt at any time: a resumed run, or another
     process, sees exactly the masks the original run saw, with no RNG state to carry.
+    `objective` says what the pairs are for (one of OBJECTIVES); under "none" an example has
+    no next_sentence_label.
     """
 
     def __init__(
@@ -304,14 +395,18 @@ class PretrainingDataset:
         sep_id: int,
         seed: int = 0,
         dynamic: bool = True,
+        objective: str = "nsp",
     ) -> None:
         if not pairs:
             raise ValueError("a pretraining dataset needs at least one NSP pair")
+        if objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {objective!r}; choose one of {OBJECTIVES}")
         self.pairs = list(pairs)
         self.scheme = scheme
         self.cls_id, self.sep_id = cls_id, sep_id
         self.seed = seed
         self.dynamic = dynamic
+        self.objective = objective
 
     @classmethod
     def from_documents(
@@ -324,13 +419,27 @@ class PretrainingDataset:
         whole_word: bool = False,
         short_seq_prob: float = SHORT_SEQ_PROB,
         dupe_factor: int = 1,
+        objective: str = "nsp",
+        mask_prob: float = MASK_PROB,
     ) -> PretrainingDataset:
-        """Tokenize documents, cut them into NSP pairs and set up masking, all from one seed."""
+        """Tokenize documents, cut them into pairs for `objective` and set up masking, all from
+        one seed.
+
+        The cap on predictions grows with mask_prob so that it never binds: the reference's
+        20 per 128 tokens would hold 40% masking of 64 tokens down to 31%.
+        """
         tokenized = tokenize_documents(documents, tokenizer)
-        pairs = make_nsp_pairs(tokenized, max_seq_length, random.Random(seed), short_seq_prob,
-                               dupe_factor)
-        scheme = MaskingScheme.for_tokenizer(tokenizer, whole_word=whole_word)
-        return cls(pairs, scheme, tokenizer.cls_token_id, tokenizer.sep_token_id, seed, dynamic)
+        rng = random.Random(seed)
+        if objective == "sop":
+            pairs = make_sop_pairs(tokenized, max_seq_length, rng, short_seq_prob, dupe_factor)
+        elif objective == "none":
+            pairs = make_doc_sentences(tokenized, max_seq_length, dupe_factor)
+        else:
+            pairs = make_nsp_pairs(tokenized, max_seq_length, rng, short_seq_prob, dupe_factor)
+        cap = max(MAX_PREDICTIONS, math.ceil(mask_prob * max_seq_length))
+        scheme = MaskingScheme.for_tokenizer(tokenizer, mask_prob, cap, whole_word)
+        return cls(pairs, scheme, tokenizer.cls_token_id, tokenizer.sep_token_id, seed, dynamic,
+                   objective)
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -344,12 +453,10 @@ class PretrainingDataset:
         ids, types = pair.encode(self.cls_id, self.sep_id)
         mask_epoch = epoch if self.dynamic else 0
         masked = mask_tokens(ids, self.scheme, random.Random(f"{self.seed}:{mask_epoch}:{index}"))
-        return {
-            "input_ids": masked.input_ids,
-            "token_type_ids": types,
-            "labels": masked.labels,
-            "next_sentence_label": NSP_RANDOM if pair.is_random_next else NSP_NEXT,
-        }
+        example = {"input_ids": masked.input_ids, "token_type_ids": types, "labels": masked.labels}
+        if self.objective != "none":
+            example["next_sentence_label"] = pair.label
+        return example
 
 
 def collate(examples: Sequence[dict[str, Any]], pad_id: int = 0) -> dict[str, Tensor]:
@@ -415,11 +522,13 @@ def epoch_batches(
 
 def pretraining_loss_sums(
     model: nn.Module, batch: dict[str, Tensor]
-) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+) -> tuple[Tensor, Tensor | None, dict[str, Tensor]]:
     """Summed MLM and NSP cross-entropies of a batch (sums, so a caller can normalize globally).
 
     MLM logits come from bertlab's sparse head: only the labelled rows (N, vocab), never the
-    (B, T, vocab) tensor. Returns (mlm_sum, nsp_sum, counts) with counts of correct guesses.
+    (B, T, vocab) tensor. Returns (mlm_sum, nsp_sum, counts) with counts of correct guesses;
+    nsp_sum is the sentence-order loss for SOP pairs, and None when the batch has no
+    next_sentence_label (objective "none").
     """
     if isinstance(model, BertForPreTraining):
         model = SparseMlmPreTraining(model)
@@ -433,24 +542,29 @@ def pretraining_loss_sums(
     logits = output.prediction_logits.float()  # (N, V)
     nsp_logits = output.seq_relationship_logits.float()  # (B, 2)
     mlm_sum = F.cross_entropy(logits, targets, reduction="sum")
+    counts = {"mlm_correct": (logits.argmax(-1) == targets).sum().detach()}
+    if "next_sentence_label" not in batch:
+        return mlm_sum, None, counts
     nsp_sum = F.cross_entropy(nsp_logits, batch["next_sentence_label"], reduction="sum")
-    counts = {
-        "mlm_correct": (logits.argmax(-1) == targets).sum().detach(),
-        "nsp_correct": (nsp_logits.argmax(-1) == batch["next_sentence_label"]).sum().detach(),
-    }
+    counts["nsp_correct"] = (nsp_logits.argmax(-1) == batch["next_sentence_label"]).sum().detach()
     return mlm_sum, nsp_sum, counts
 
 
 @dataclass(frozen=True)
 class StepLog:
-    """One optimizer step: the losses over its whole global batch, and the learning rate used."""
+    """One optimizer step: the losses over its whole global batch, and the learning rate used.
+
+    The sentence-level loss is nsp_loss or sop_loss, whichever the objective trains (None
+    for the other, and both None under "none").
+    """
 
     step: int
     loss: float
     mlm_loss: float
-    nsp_loss: float
+    nsp_loss: float | None
     learning_rate: float
     grad_norm: float
+    sop_loss: float | None = None
 
 
 @dataclass(frozen=True)
@@ -459,17 +573,21 @@ class EvalResult:
 
     `seconds` is the training time spent so far (evaluations not counted), and `fill_in` the
     fill-in accuracy on chapter 00's blanks, overall and per word class, when they were scored.
+    A model trained with sentence-order prediction has sop_* scores and nsp_* None; one
+    trained without a sentence-level task (objective "none") has None for all four.
     """
 
     step: int
     mlm_loss: float
     mlm_accuracy: float
-    nsp_loss: float
-    nsp_accuracy: float
+    nsp_loss: float | None
+    nsp_accuracy: float | None
     masked_tokens: int
     pairs: int
     seconds: float = field(default=0.0, compare=False)  # a timing, not a result
     fill_in: dict[str, float] = field(default_factory=dict)
+    sop_loss: float | None = None
+    sop_accuracy: float | None = None
 
 
 @torch.no_grad()
@@ -499,12 +617,18 @@ def evaluate_pretraining(
         batch = {name: t.to(device) for name, t in batch.items()}
         with autocast if autocast is not None else nullcontext():
             mlm_sum, nsp_sum, counts = pretraining_loss_sums(model, batch)
-        sums += torch.tensor([float(mlm_sum), float(nsp_sum), float(counts["mlm_correct"]),
-                              float(counts["nsp_correct"])], dtype=torch.float64)
+        sums += torch.tensor([float(mlm_sum), float(nsp_sum or 0.0), float(counts["mlm_correct"]),
+                              float(counts.get("nsp_correct", 0))], dtype=torch.float64)
         masked += int((batch["labels"] != IGNORE_INDEX).sum())
     model.train(was_training)
-    return EvalResult(step, float(sums[0]) / masked, float(sums[2]) / masked, float(sums[1]) / n,
-                      float(sums[3]) / n, masked, n)
+    result = EvalResult(step, float(sums[0]) / masked, float(sums[2]) / masked,
+                        float(sums[1]) / n, float(sums[3]) / n, masked, n)
+    if data.objective == "sop":  # the same head and loss, under its own name
+        return replace(result, nsp_loss=None, nsp_accuracy=None, sop_loss=result.nsp_loss,
+                       sop_accuracy=result.nsp_accuracy)
+    if data.objective == "none":
+        return replace(result, nsp_loss=None, nsp_accuracy=None)
+    return result
 
 
 # ============================================================================ training
@@ -539,13 +663,23 @@ class Pretrainer(Trainer):
         if not isinstance(model, BertForPreTraining):
             raise TypeError(f"Pretrainer trains a bertlab BertForPreTraining, got "
                             f"{type(model).__name__}")
+        if eval_data is not None and eval_data.objective != train_data.objective:
+            raise ValueError(f"the held-out data is made for {eval_data.objective!r}, the "
+                             f"training data for {train_data.objective!r}")
         if len(train_data) < config.batch_size:
             raise ValueError(f"the training data has {len(train_data)} pairs, fewer than one "
                              f"batch of {config.batch_size}: use a smaller batch or more text")
         self.train_data, self.eval_data, self.fill_in = train_data, eval_data, fill_in
         self.pad_id = tokenizer.pad_token_id if tokenizer is not None else 0
         self.steps_per_epoch = len(train_data) // config.batch_size
-        self._lengths = [len(p.tokens_a) + len(p.tokens_b) + 3 for p in train_data.pairs]
+        self._lengths = [len(p.tokens_a) + len(p.tokens_b) + (3 if p.tokens_b else 2)
+                         for p in train_data.pairs]
+        # the name of the sentence-level loss term, if the objective has one
+        self.pair_loss = {"nsp": "nsp_loss", "sop": "sop_loss"}.get(train_data.objective)
+        if self.pair_loss is None:  # nothing trains the pooler and NSP head: freeze them, so
+            # that the optimizer and DistributedDataParallel do not wait for their gradients
+            model.bert.pooler.requires_grad_(False)
+            model.nsp.requires_grad_(False)
         self._batches: tuple[int, list[list[int]]] | None = None
         evaluate = Pretrainer.evaluate_held_out if eval_data is not None else None
         super().__init__(model, config, evaluate=evaluate, callbacks=callbacks,
@@ -569,20 +703,27 @@ class Pretrainer(Trainer):
         return collate(examples, self.pad_id)
 
     def loss(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
-        """The summed MLM and NSP cross-entropies of a micro-batch."""
+        """The summed MLM and NSP (or SOP) cross-entropies of a micro-batch."""
         mlm_sum, nsp_sum, _ = pretraining_loss_sums(self.module, batch)
-        return {"mlm_loss": mlm_sum, "nsp_loss": nsp_sum}
+        if self.pair_loss is None:  # objective "none": MLM alone
+            return {"mlm_loss": mlm_sum}
+        return {"mlm_loss": mlm_sum, self.pair_loss: nsp_sum}
 
     def divisors(self, examples: Sequence[dict[str, Any]]) -> dict[str, int]:
         """The step's masked tokens (for the MLM sum) and its pairs (for the NSP sum)."""
         n_masked = sum(sum(label != IGNORE_INDEX for label in e["labels"]) for e in examples)
-        return {"mlm_loss": n_masked, "nsp_loss": len(examples)}
+        if self.pair_loss is None:
+            return {"mlm_loss": n_masked}
+        return {"mlm_loss": n_masked, self.pair_loss: len(examples)}
 
     def step_log(self, step: int, losses: dict[str, float], learning_rate: float,
                  grad_norm: float) -> StepLog:
-        """MLM and NSP losses of the step, and their sum."""
-        mlm_loss, nsp_loss = losses["mlm_loss"], losses["nsp_loss"]
-        return StepLog(step, mlm_loss + nsp_loss, mlm_loss, nsp_loss, learning_rate, grad_norm)
+        """MLM and NSP (or SOP) losses of the step, and their sum."""
+        mlm_loss, nsp_loss, sop_loss = (losses["mlm_loss"], losses.get("nsp_loss"),
+                                        losses.get("sop_loss"))
+        pair_loss = nsp_loss if nsp_loss is not None else sop_loss
+        total = mlm_loss if pair_loss is None else mlm_loss + pair_loss
+        return StepLog(step, total, mlm_loss, nsp_loss, learning_rate, grad_norm, sop_loss)
 
     @torch.no_grad()
     def evaluate_held_out(self, model: BertForPreTraining | None = None,

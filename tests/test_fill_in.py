@@ -77,3 +77,19 @@ def test_fill_in_accuracy_guesses_the_best_ordinary_pieces_in_context(world, tok
     assert scores["overall"] == result.accuracy
     assert {kind: accuracy for kind, (_, accuracy) in result.by_class().items()} == \
         {kind: value for kind, value in scores.items() if kind != "overall"}
+
+
+def test_one_segment_input_holds_the_same_context_without_segment_b(tokenizer):
+    """A model pretrained without NSP (RoBERTa's recipe) never saw segment B or its type id."""
+    blank = Blank(("the", "dog", "ate", "an", "apple", "."), 4, "apple", 0, 1)
+    document = ["Sam lived in Oakton.", "The dog ate an apple.", "It was happy."]
+    pair = fill_in_input(blank, document, tokenizer, 64)
+    ids, types, positions, answer = fill_in_input(blank, document, tokenizer, 64,
+                                                  one_segment=True)
+    assert types == [0] * len(ids)
+    tokens = tokenizer.convert_ids_to_tokens(ids)
+    assert tokens[0] == "[CLS]" and tokens.count("[SEP]") == 1 and tokens[-1] == "[SEP]"
+    # the same sentences, in order: only the middle [SEP] is gone
+    assert [t for t in pair[0] if t != tokenizer.sep_token_id] == ids[:-1]
+    assert [ids[p] for p in positions] == [tokenizer.mask_token_id] * len(answer)
+    assert answer == pair[3]

@@ -4,6 +4,7 @@ corpora and the model chapter 06 loads."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ from bertlab.pretrain import (
     PRETRAINED_MODEL_DIR,
     RUN_INFO,
     JsonLog,
+    Recipe,
     get_preset,
     load_corpus,
     load_or_pretrain,
@@ -290,3 +292,142 @@ def test_a_longer_presets_model_stands_in_for_the_default(tmp_path, monkeypatch)
     assert pretrained_model_dir("default") == tmp_path / "tinybert-default"
     assert pretrained_model_dir("long") == main_dir
     assert list(PRESETS).index("long") > list(PRESETS).index("default")
+
+
+# ----------------------------------------------------------------------------- recipes (chapter 07)
+
+
+def _steps_and_evals(directory: Path) -> tuple[list[dict], list[dict]]:
+    records = _log(directory)
+    steps = [r for r in records if r["kind"] == "step"]
+    return steps, [r for r in records if r["kind"] == "eval"]
+
+
+@pytest.mark.parametrize(("flags", "recipe"), [
+    ([], {"objective": "nsp", "masking": "dynamic", "mask_prob": 0.15}),
+    (["--objective", "sop"], {"objective": "sop", "masking": "dynamic", "mask_prob": 0.15}),
+    (["--objective", "none"], {"objective": "none", "masking": "dynamic", "mask_prob": 0.15}),
+    (["--masking", "static"], {"objective": "nsp", "masking": "static", "mask_prob": 0.15}),
+    (["--mask-prob", "0.4"], {"objective": "nsp", "masking": "dynamic", "mask_prob": 0.4}),
+])
+def test_each_recipe_trains_through_the_command_line(corpus, tmp_path, capsys, flags, recipe):
+    out = tmp_path / "run"
+    assert main(["--corpus", str(corpus), "--output-dir", str(out), *ARGS, *flags]) == 0
+    info = json.loads((out / RUN_INFO).read_text())
+    assert info["recipe"] == recipe
+    state = json.loads((out / "checkpoint" / "trainer_state.json").read_text())
+    assert state["run"]["recipe"] == recipe, "the checkpoint records the recipe for --resume"
+    argv = json.loads((out / "manifest.json").read_text())["argv"]
+    assert argv[len(argv) - len(flags):] == flags, "the manifest's command names the recipe"
+    steps, evals = _steps_and_evals(out)
+    losses = [s["loss"] for s in steps]
+    assert len(losses) == 6 and all(map(math.isfinite, losses)) and losses[0] > losses[-1]
+    objective = recipe["objective"]
+    for name in ("nsp", "sop"):
+        trained = name == objective
+        assert all((s[f"{name}_loss"] is not None) == trained for s in steps)
+        assert all((e[f"{name}_accuracy"] is not None) == trained for e in evals)
+        assert (info["held_out"][f"{name}_accuracy"] is not None) == trained
+    if objective == "none":
+        assert all(s["loss"] == s["mlm_loss"] for s in steps)
+    printed = capsys.readouterr().out
+    assert ("NSP accuracy" in printed) == (objective == "nsp")
+    assert ("SOP accuracy" in printed) == (objective == "sop")
+
+
+def test_the_recipe_shapes_the_data(corpus):
+    preset = get_preset("tiny")
+    static = prepare_data(preset, corpus, recipe=Recipe(masking="static", mask_prob=0.4))
+    assert not static.train.dynamic and static.train.scheme.mask_prob == 0.4
+    assert static.train.example(0, 0) == static.train.example(0, 5)
+    assert static.held_out.scheme.mask_prob == 0.15, "held-out MLM compares across rates"
+    none = prepare_data(preset, corpus, recipe=Recipe(objective="none"))
+    assert none.train.dynamic and none.train.objective == none.held_out.objective == "none"
+    assert all(not p.tokens_b for p in none.train.pairs)
+    with pytest.raises(ValueError, match="unknown objective"):
+        Recipe(objective="mlm")
+    with pytest.raises(ValueError, match="the data given was made for"):
+        pretrain("tiny", steps=2, data=none, objective="sop", progress=False)
+
+
+def test_a_run_without_sentence_pairs_scores_fill_in_on_one_segment(monkeypatch):
+    """Fill-in inputs take the layout the model was pretrained on."""
+    world = generate_corpus(200, seed=3)
+    layouts = []
+
+    def stop_at_once(trainer, record):
+        layouts.append(trainer.fill_in.one_segment)
+        raise KeyboardInterrupt
+
+    for objective in ("nsp", "none"):
+        pretrain("tiny", steps=2, corpus=world, objective=objective, batch_size=8,
+                 callbacks=[stop_at_once], progress=False)
+    assert layouts == [False, True]
+
+
+@pytest.mark.parametrize(("flag", "value", "saved"), [
+    ("--objective", "sop", "objective nsp"),
+    ("--objective", "none", "objective nsp"),
+    ("--masking", "static", "masking dynamic"),
+    ("--mask-prob", "0.4", "mask_prob 0.15"),
+])
+def test_resume_refuses_a_changed_recipe(finished, tmp_path, flag, value, saved):
+    out = _copy(finished, tmp_path)
+    before = {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(ValueError, match=f"{flag} {value} contradicts .* which has {saved}"):
+        main(["--output-dir", str(out), "--resume", "--no-progress", flag, value])
+    assert {p.name: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    # a checkpoint saved before recipes existed was BERT's recipe: it is checked as one
+    state_file = out / "checkpoint" / "trainer_state.json"
+    state = json.loads(state_file.read_text())
+    del state["run"]["recipe"]
+    state_file.write_text(json.dumps(state))
+    with pytest.raises(ValueError, match=f"{flag} {value} contradicts .* which has {saved}"):
+        main(["--output-dir", str(out), "--resume", "--no-progress", flag, value])
+
+
+@pytest.mark.parametrize("objective", ["sop", "none"])
+def test_a_stopped_run_resumes_with_its_recipe_to_the_same_weights(corpus, tmp_path, objective):
+    recipe = ["--objective", objective, "--masking", "static", "--mask-prob", "0.3"]
+    straight = tmp_path / "straight"
+    assert main(["--corpus", str(corpus), "--output-dir", str(straight), *ARGS, *recipe]) == 0
+    stopped = tmp_path / "stopped"
+    assert main(["--corpus", str(corpus), "--output-dir", str(stopped), "--stop-after", "4",
+                 *ARGS, *recipe]) == 0
+    assert not (stopped / "model.safetensors").exists()
+    assert main(["--output-dir", str(stopped), "--resume", "--no-progress"]) == 0
+    info = json.loads((stopped / RUN_INFO).read_text())
+    assert info["recipe"] == {"objective": objective, "masking": "static", "mask_prob": 0.3}
+    resumed_model = BertForPreTraining.from_pretrained(stopped)
+    straight_model = BertForPreTraining.from_pretrained(straight)
+    for a, b in zip(resumed_model.parameters(), straight_model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    (resumed_steps, resumed_evals), (steps, evals) = map(_steps_and_evals, (stopped, straight))
+    assert resumed_steps == steps
+    for record in (*resumed_evals, *evals):
+        del record["seconds"]  # a timing, not a result
+    assert resumed_evals == evals
+
+
+def test_cli_rejects_a_mask_prob_outside_zero_to_one(capsys):
+    for bad in ("0", "1", "1.5"):
+        with pytest.raises(SystemExit):
+            main(["--output-dir", "x", "--mask-prob", bad])
+        assert "--mask-prob must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_two_processes_train_without_sentence_pairs_like_one(corpus, tmp_path):
+    """Under "none" the pooler and NSP head get no gradient: DDP must not wait for them."""
+    outs = {name: tmp_path / name for name in ("one", "two")}
+    launch = {"one": [sys.executable, "-m", "bertlab.pretrain"],
+              "two": [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                      "--nproc-per-node", "2", "-m", "bertlab.pretrain"]}
+    for name, out in outs.items():
+        _run([*launch[name], "--corpus", str(corpus), "--output-dir", str(out), *ARGS,
+              "--objective", "none"])
+    one, two = _log(outs["one"]), _log(outs["two"])
+    assert [r["kind"] for r in one] == [r["kind"] for r in two]
+    for a, b in zip(one, two, strict=True):
+        for key in ("loss", "mlm_loss", "mlm_accuracy"):
+            if key in a:
+                assert b[key] == pytest.approx(a[key], rel=1e-5, abs=1e-6), (key, a, b)

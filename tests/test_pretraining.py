@@ -16,13 +16,17 @@ import torch.nn.functional as F
 
 from bertlab.model import IGNORE_INDEX
 from bertlab.pretraining import (
+    SOP_IN_ORDER,
+    SOP_SWAPPED,
     MaskingScheme,
     Pretrainer,
     PretrainingDataset,
     StepLog,
     collate,
     epoch_order,
+    make_doc_sentences,
     make_nsp_pairs,
+    make_sop_pairs,
     mask_tokens,
     pretraining_loss_sums,
     tokenize_documents,
@@ -494,3 +498,154 @@ def test_epoch_batches_group_lengths_and_cover_the_epoch():
     shuffled = epoch_order(1000, 2, 1)
     plain = [shuffled[i:i + 16] for i in range(0, 992, 16)]
     assert padding(batches) < 0.2 * padding(plain)
+
+
+# ----------------------------------------------------------------------------- other recipes
+# chapter 07's ablations: ALBERT's sentence-order prediction, RoBERTa's DOC-SENTENCES without
+# a sentence-level task, and 40% masking (Wettig et al.)
+
+
+def test_sop_pairs_are_consecutive_segments_of_one_document_half_swapped(tokenized):
+    pairs = make_sop_pairs(tokenized, MAX_SEQ, random.Random(0))
+    assert all(len(p.tokens_a) >= 1 and len(p.tokens_b) >= 1 for p in pairs)
+    assert all(len(p.tokens_a) + len(p.tokens_b) <= MAX_SEQ - 3 for p in pairs)
+    assert all(not p.is_random_next and p.b_document == p.document for p in pairs)
+    assert all(p.label == (SOP_SWAPPED if p.swapped else SOP_IN_ORDER) for p in pairs)
+    swapped = sum(p.swapped for p in pairs)
+    assert swapped / len(pairs) == pytest.approx(0.5, abs=0.07)
+    def starts(part, whole):
+        return [i for i in range(len(whole) - len(part) + 1) if whole[i:i + len(part)] == part]
+
+    whole = 0
+    for pair in pairs:
+        own = _stream(tokenized[pair.document])
+        first, second = (pair.tokens_b, pair.tokens_a) if pair.swapped else \
+            (pair.tokens_a, pair.tokens_b)
+        # in the document, the first segment ends before the second starts
+        assert any(i + len(first) <= j for i in starts(first, own) for j in starts(second, own))
+        if len(pair.tokens_a) + len(pair.tokens_b) < MAX_SEQ - 3:  # nothing truncated
+            assert _is_slice(first + second, own), "the two segments are not consecutive"
+            if pair.swapped:  # A then B is not the document's order
+                assert not _is_slice(pair.tokens_a + pair.tokens_b, own)
+            whole += 1
+    assert whole > 0.2 * len(pairs)  # most chunks overflow and are cut, as in the reference
+    assert {p.document for p in pairs} == set(range(len(tokenized)))
+    assert make_sop_pairs(tokenized, MAX_SEQ, random.Random(0)) == pairs
+
+
+def test_sop_skips_one_sentence_documents_and_labels_its_examples(tokenized, tokenizer):
+    documents = [tokenized[0][:1], *tokenized[1:4]]
+    pairs = make_sop_pairs(documents, MAX_SEQ, random.Random(1))
+    assert {p.document for p in pairs} == {1, 2, 3}, "a one-sentence document has no order"
+    with pytest.raises(ValueError, match="two or more sentences"):
+        make_sop_pairs([doc[:1] for doc in tokenized[:5]], MAX_SEQ, random.Random(0))
+    scheme = MaskingScheme.for_tokenizer(tokenizer)
+    data = PretrainingDataset(pairs, scheme, tokenizer.cls_token_id, tokenizer.sep_token_id,
+                              objective="sop")
+    assert [data.example(i)["next_sentence_label"] for i in range(len(pairs))] == \
+        [int(p.swapped) for p in pairs]
+
+
+def test_doc_sentences_are_whole_consecutive_sentences_of_one_document(tokenized, tokenizer):
+    segments = make_doc_sentences(tokenized, MAX_SEQ)
+    room = MAX_SEQ - 2
+    assert all(not p.tokens_b and p.label == 0 and p.b_document == p.document for p in segments)
+    assert all(1 <= len(p.tokens_a) <= room for p in segments)
+    for index, document in enumerate(tokenized):
+        mine = [p.tokens_a for p in segments if p.document == index]
+        assert [t for segment in mine for t in segment] == _stream(document), \
+            "the segments of a document are its sentences, in order, each once"
+        # every segment is whole sentences, and as many as fit: the next one would not
+        ends = {sum(len(s) for s in document[:k]) for k in range(len(document) + 1)}
+        offset = 0
+        for k, segment in enumerate(mine):
+            offset += len(segment)
+            assert offset in ends, "a segment ends inside a sentence"
+            if k + 1 < len(mine):
+                following = next(s for j, s in enumerate(document)
+                                 if sum(len(x) for x in document[:j]) == offset)
+                assert len(segment) + len(following) > room
+    assert np.mean([len(p.tokens_a) for p in segments]) > 0.6 * room
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    ids, types = segments[0].encode(cls, sep)
+    assert ids == [cls, *segments[0].tokens_a, sep] and types == [0] * len(ids)
+    assert make_doc_sentences(tokenized, MAX_SEQ, dupe_factor=3) == segments * 3
+    long_sentence = [[list(range(10, 10 + 3 * MAX_SEQ))]]
+    assert [len(p.tokens_a) for p in make_doc_sentences(long_sentence, MAX_SEQ)] == [room]
+
+
+def test_doc_sentences_have_no_sentence_task_and_no_sentence_loss(tokenized, tokenizer,
+                                                                   tiny_model):
+    scheme = MaskingScheme.for_tokenizer(tokenizer)
+    data = PretrainingDataset(make_doc_sentences(tokenized, MAX_SEQ), scheme,
+                              tokenizer.cls_token_id, tokenizer.sep_token_id, objective="none")
+    examples = [data.example(i) for i in range(8)]
+    assert all("next_sentence_label" not in e and set(e["token_type_ids"]) == {0}
+               for e in examples)
+    batch = collate(examples, tokenizer.pad_token_id)
+    assert "next_sentence_label" not in batch
+    model = tiny_model(tokenizer.vocab_size)
+    mlm_sum, nsp_sum, counts = pretraining_loss_sums(model, batch)
+    assert nsp_sum is None and set(counts) == {"mlm_correct"}
+    trainer = Pretrainer(model, data, TrainingConfig(steps=1, batch_size=8), progress=False)
+    assert set(trainer.loss(batch)) == {"mlm_loss"}
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    assert frozen and all(name.startswith(("bert.pooler.", "nsp.")) for name in frozen), \
+        "only what no loss reaches is frozen"
+    assert set(trainer.divisors(examples)) == {"mlm_loss"}
+    with pytest.raises(ValueError, match="unknown objective"):
+        PretrainingDataset(data.pairs, scheme, 1, 2, objective="albert")
+
+
+def test_forty_percent_masking_predicts_forty_percent(world, tokenizer):
+    documents = world.as_documents()
+    data = PretrainingDataset.from_documents(documents, tokenizer, 64, mask_prob=0.4)
+    assert data.scheme.max_predictions >= 26, "the cap grows with the rate (0.4 x 64 = 25.6)"
+    selected = tokens = 0
+    for i in range(len(data)):
+        labels = data.example(i)["labels"]
+        selected += sum(label != IGNORE_INDEX for label in labels)
+        tokens += len(labels)
+    assert selected / tokens == pytest.approx(0.4, abs=0.01)
+    # the reference's cap of 20 per sequence would have held it well below 40% at 64 tokens
+    capped = MaskingScheme.for_tokenizer(tokenizer, mask_prob=0.4, max_predictions=20)
+    rng = random.Random(0)
+    capped_share = np.mean([len(mask_tokens(p.encode(1, 2)[0], capped, rng).positions) /
+                            len(p.encode(1, 2)[0]) for p in data.pairs if len(p.tokens_a) +
+                            len(p.tokens_b) + 3 == 64])
+    assert capped_share < 0.33
+    # at the default rate the cap stays the reference's: the default recipe is unchanged
+    assert PretrainingDataset.from_documents(documents[:40], tokenizer, 64).scheme == \
+        MaskingScheme.for_tokenizer(tokenizer)
+
+
+@pytest.mark.parametrize("objective", ["nsp", "sop", "none"])
+def test_each_objective_trains_and_reports_its_own_scores(world, tokenizer, run, objective):
+    documents = world.as_documents()
+    data = PretrainingDataset.from_documents(documents, tokenizer, MAX_SEQ, objective=objective)
+    trainer = run(data, tokenizer, 12)  # evaluated on its own data, its own task
+    trainer.train()
+    steps, last = trainer.history.steps, trainer.history.evals[-1]
+    losses = [s.loss for s in steps]
+    assert all(np.isfinite(losses))
+    assert np.mean(losses[-3:]) < np.mean(losses[:3]) - 0.5
+    pair_losses = {"nsp": [s.nsp_loss for s in steps], "sop": [s.sop_loss for s in steps]}
+    for name, values in pair_losses.items():
+        if name == objective:
+            assert all(v is not None and v > 0 for v in values)
+            assert losses == [s.mlm_loss + v for s, v in zip(steps, values, strict=True)]
+        else:
+            assert values == [None] * len(steps), f"a {objective} run logged a {name} loss"
+    if objective == "none":
+        assert losses == [s.mlm_loss for s in steps], "no sentence-level term in the loss"
+    scores = {"nsp": (last.nsp_loss, last.nsp_accuracy), "sop": (last.sop_loss, last.sop_accuracy)}
+    for name, (loss, accuracy) in scores.items():
+        if name == objective:
+            assert loss > 0 and 0.0 <= accuracy <= 1.0
+        else:
+            assert loss is None and accuracy is None, "no fake score for a task never trained"
+    assert 0.0 < last.mlm_accuracy <= 1.0
+    nsp_data = PretrainingDataset.from_documents(documents[:30], tokenizer, MAX_SEQ)
+    if objective != "nsp":
+        with pytest.raises(ValueError, match="held-out data is made for 'nsp'"):
+            Pretrainer(trainer.model, data, trainer.config, nsp_data, progress=False)
