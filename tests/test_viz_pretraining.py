@@ -49,7 +49,21 @@ def test_live_loss_plot_draws_what_it_is_given():
     assert list(plot.mlm_line.get_ydata()) == [3.0, 2.0, 1.0]
     assert list(plot.mlm_acc_line.get_ydata()) == [0.4]
     assert list(plot.nsp_acc_line.get_ydata()) == [0.7]
+    assert plot.nsp_line.get_label() == "NSP loss (train)"
     assert plot.png().startswith(b"\x89PNG")
+
+
+def test_live_loss_plot_draws_sentence_order_prediction_under_its_own_name():
+    plot = LiveLossPlot(every_seconds=0.0)
+    for step in range(1, 3):
+        plot(None, StepLog(step, 5.0, 4.0, None, 1e-3, 1.0, sop_loss=0.6 - 0.1 * step))
+    plot(None, EvalResult(2, 2.0, 0.4, None, None, 100, 10, sop_loss=0.3, sop_accuracy=0.8))
+    assert list(plot.nsp_line.get_ydata()) == pytest.approx([0.5, 0.4])
+    assert list(plot.nsp_acc_line.get_ydata()) == [0.8]
+    assert plot.nsp_line.get_label() == "SOP loss (train)"
+    assert plot.nsp_acc_line.get_label() == "SOP accuracy"
+    legend = [t.get_text() for t in plot.score_ax.get_legend().get_texts()]
+    assert "SOP accuracy" in legend and "NSP accuracy" not in legend
 
 
 def test_masking_view_shows_the_datasets_masks_and_counts_what_changed(world, tokenizer):

@@ -159,11 +159,19 @@ class LiveLossPlot(View):
     def draw(self) -> None:
         steps = [s.step for s in self.steps]
         self.mlm_line.set_data(steps, [s.mlm_loss for s in self.steps])
-        self.nsp_line.set_data(steps, [s.nsp_loss for s in self.steps])
+        # the sentence-level task is NSP, or ALBERT's sentence order (SOP), or none at all
+        sop = any(s.sop_loss is not None for s in self.steps)
+        self.nsp_line.set_data(steps, [s.sop_loss if sop else s.nsp_loss for s in self.steps])
         eval_steps = [e.step for e in self.evals]
         self.eval_mlm_line.set_data(eval_steps, [e.mlm_loss for e in self.evals])
         self.mlm_acc_line.set_data(eval_steps, [e.mlm_accuracy for e in self.evals])
-        self.nsp_acc_line.set_data(eval_steps, [e.nsp_accuracy for e in self.evals])
+        self.nsp_acc_line.set_data(eval_steps, [e.sop_accuracy if sop else e.nsp_accuracy
+                                                for e in self.evals])
+        if sop and self.nsp_line.get_label().startswith("NSP"):
+            self.nsp_line.set_label("SOP loss (train)")
+            self.nsp_acc_line.set_label("SOP accuracy")
+            for ax in (self.loss_ax, self.score_ax):
+                ax.legend(loc="best", fontsize=8)
         for ax in (self.loss_ax, self.score_ax):
             ax.relim()
             ax.autoscale_view(scaley=ax is self.loss_ax)
