@@ -82,6 +82,12 @@ def run_answer(exercise: str, hint: str, answer: Callable[..., Any], *args: Any)
         return failed(exercise, f"your function raised {type(error).__name__}: {error}", hint)
 
 
+def no_prediction(exercise: str) -> CheckResult:
+    """The result before the learner has written a prediction: nothing is measured yet."""
+    return CheckResult(exercise, False, "write your prediction down first (a number in the "
+                       "`prediction` variable), then measure.", attempted=False)
+
+
 def check_measurement(
     exercise: str,
     prediction: float | None,
@@ -103,8 +109,7 @@ def check_measurement(
     naming the slip), used for a measurement out of range.
     """
     if prediction is None:
-        return CheckResult(exercise, False, "write your prediction down first (a number in the "
-                           "`prediction` variable), then measure.", attempted=False)
+        return no_prediction(exercise)
     if isinstance(measured, CheckResult):
         return measured
     try:

@@ -12,7 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
-from bertlab.exercises import CheckResult, check_measurement, failed, passed, run_answer
+from bertlab.exercises import (
+    CheckResult,
+    check_measurement,
+    failed,
+    no_prediction,
+    passed,
+    run_answer,
+)
 from bertlab.exercises.concepts import Question, Quiz
 from bertlab.tinyworld import lexicon
 from bertlab.tinyworld.corpus import (
@@ -64,7 +71,7 @@ def zipf_reference() -> ZipfReference:
 def _prediction_first(exercise: str, prediction: float | None) -> CheckResult | None:
     """The 'not attempted' result while the prediction is still the placeholder, else None."""
     if prediction is None:  # measured nothing yet, so run nothing: the notebook stays fast
-        return check_measurement(exercise, None, None, 0.0, 0.0, hint="", lesson="")
+        return no_prediction(exercise)
     return None
 
 

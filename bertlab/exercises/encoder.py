@@ -8,7 +8,14 @@ from collections.abc import Callable
 
 import torch
 
-from bertlab.exercises import CheckResult, check_measurement, failed, passed, run_answer
+from bertlab.exercises import (
+    CheckResult,
+    check_measurement,
+    failed,
+    no_prediction,
+    passed,
+    run_answer,
+)
 from bertlab.exercises.concepts import Question, Quiz
 from bertlab.model import BertConfig, BertForPreTraining, BertLayer, BertModel
 
@@ -123,7 +130,7 @@ def check_residual_growth(prediction: float | None, measure: Callable[[], float]
     hint = ("build DEPTH fresh BertLayers, run x through your pre_ln_layer DEPTH times, return "
             "h.norm(dim=-1).mean() / x.norm(dim=-1).mean()")
     if prediction is None:
-        return check_measurement(exercise, None, None, 0.0, 0.0, hint=hint, lesson="")
+        return no_prediction(exercise)
     measured = run_answer(exercise, hint, measure)
     expected, post_ln = _growth_pre_and_post_ln()
     if not isinstance(measured, CheckResult):
@@ -169,7 +176,7 @@ def check_embedding_share(
     hint = ("with torch.device('meta'): model = BertModel(config); then the sum of "
             "model.embeddings' numel() over the sum of every parameter's numel()")
     if prediction is None:
-        return check_measurement(exercise, None, None, 0.0, 0.0, hint=hint, lesson="")
+        return no_prediction(exercise)
     expected = embedding_share(config)
     measured = run_answer(exercise, hint, measure, config)
     if not isinstance(measured, CheckResult):
@@ -309,7 +316,7 @@ def check_previous_token_heads(
     hint = (f"(previous_token_score(attentions, attention_mask) > "
             f"{PREVIOUS_TOKEN_THRESHOLD}).sum(): one score per layer and head")
     if prediction is None:
-        return check_measurement(exercise, None, None, 0.0, 0.0, hint=hint, lesson="")
+        return no_prediction(exercise)
     scores = _previous_token_weight(attentions, attention_mask)
     expected = int((scores > PREVIOUS_TOKEN_THRESHOLD).sum())
     measured = run_answer(exercise, hint, count, attentions, attention_mask)
@@ -369,7 +376,7 @@ def check_previous_token_without_positions(
             "model.embeddings.position_embeddings.weight (under torch.no_grad()), run the model "
             "again and return that same head's score")
     if prediction is None:
-        return check_measurement(exercise, None, None, 0.0, 0.0, hint=hint, lesson="")
+        return no_prediction(exercise)
     with_positions, expected = previous_token_score_without_positions(model, encoded)
     measured = run_answer(exercise, hint, measure, copy.deepcopy(model), encoded)
     if not isinstance(measured, CheckResult):

@@ -17,7 +17,14 @@ from pathlib import Path
 import torch
 
 from bertlab.environment import set_seed
-from bertlab.exercises import CheckResult, check_measurement, failed, passed, run_answer
+from bertlab.exercises import (
+    CheckResult,
+    check_measurement,
+    failed,
+    no_prediction,
+    passed,
+    run_answer,
+)
 from bertlab.exercises.concepts import Question, Quiz
 from bertlab.finetuning import (
     NER_LABELS,
@@ -183,11 +190,6 @@ def check_pick_span(
 # --------------------------------------------------------------------- predict, then measure
 
 
-def _no_prediction(exercise: str) -> CheckResult:
-    """The result before the learner wrote a prediction down: nothing is run, no hint."""
-    return check_measurement(exercise, None, None, 0.0, 0.0, hint="", lesson="")
-
-
 # test accuracy of the random-init classifier on 50 reviews, seeds 0, 1, 2: 0.512, 0.498, 0.516
 # (std 0.01 on 1,000 test reviews; quick mode's 400 spread ~1.6x more); its validation accuracy,
 # the likeliest slip, is 0.61-0.64. An honest run with the stated seed lands on the same number.
@@ -227,7 +229,7 @@ def check_random_init_accuracy(
             "ft.fine_tune(model, train, validation, settings, progress=False); return "
             "test.evaluate(model)['accuracy'].")
     if prediction is None:
-        return _no_prediction(exercise)
+        return no_prediction(exercise)
     measured = run_answer(exercise, hint, answer)
     if isinstance(measured, CheckResult):
         return measured
@@ -270,7 +272,7 @@ def check_bert_base_rate(
             f"replace(settings, learning_rate={BERT_BASE_RATE:g}), progress=False); return "
             "test.evaluate(tagger)['f1'].")
     if prediction is None:
-        return _no_prediction(exercise)
+        return no_prediction(exercise)
     measured = run_answer(exercise, hint, answer)
     if isinstance(measured, CheckResult):
         return measured
@@ -307,7 +309,7 @@ def check_single_token_answers(
             "questions.answer_in_window: count the examples in the window whose start == end, "
             "divide by the number in the window.")
     if prediction is None:
-        return _no_prediction(exercise)
+        return no_prediction(exercise)
     measured = run_answer(exercise, hint, answer)
     if isinstance(measured, CheckResult):
         return measured
@@ -348,7 +350,7 @@ def check_one_class(
             "model_dir, num_labels=2)); ft.fine_tune(model, train, validation, settings, "
             "progress=False); then the mean of test.predict(model) (1 = positive).")
     if prediction is None:
-        return _no_prediction(exercise)
+        return no_prediction(exercise)
     measured = run_answer(exercise, hint, answer)
     if isinstance(measured, CheckResult):
         return measured

@@ -12,6 +12,7 @@ from bertlab.exercises import (
     CheckResult,
     check_measurement,
     failed,
+    no_prediction,
     not_attempted,
     passed,
     run_answer,
@@ -54,7 +55,7 @@ def check_changed_share(
             "dataset.sep_id)[0] with dataset.example(i)['input_ids'] position by position; "
             "divide the number that differ by the number of tokens")
     if prediction is None:
-        return check_measurement(exercise, None, None, 0.0, 0.0, hint=hint, lesson="")
+        return no_prediction(exercise)
     measured = run_answer(exercise, hint, answer, dataset)
     if isinstance(measured, CheckResult):
         return measured
@@ -171,7 +172,7 @@ def check_name_accuracy(
     hint = ("keep the blanks with fill_in.word_class(blank.answer) == 'name', then return "
             "fill_in.fill_in_accuracy(model, tokenizer, those_blanks, documents).accuracy")
     if prediction is None:
-        return check_measurement(exercise, None, None, 0.0, 0.0, hint=hint, lesson="")
+        return no_prediction(exercise)
     measured = run_answer(exercise, hint, answer, model, tokenizer, blanks, documents)
     if isinstance(measured, CheckResult):
         return measured
@@ -213,7 +214,7 @@ def check_kind_reader(
     hint = ("the reader guesses IsNext when kinds[pair.document] == kinds[pair.b_document] and "
             "NotNext otherwise; it is right when that guess matches `not pair.is_random_next`")
     if prediction is None:
-        return check_measurement(exercise, None, None, 0.0, 0.0, hint=hint, lesson="")
+        return no_prediction(exercise)
     measured = run_answer(exercise, hint, answer, pairs, kinds)
     if isinstance(measured, CheckResult):
         return measured

@@ -12,7 +12,14 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
-from bertlab.exercises import CheckResult, check_measurement, failed, passed, run_answer
+from bertlab.exercises import (
+    CheckResult,
+    check_measurement,
+    failed,
+    no_prediction,
+    passed,
+    run_answer,
+)
 from bertlab.exercises.concepts import Question, Quiz
 from bertlab.tinyworld.corpus import generate_corpus
 from bertlab.tokenizer import SPECIAL_TOKENS, UNK, BertTokenizer
@@ -68,7 +75,7 @@ def check_bert_pieces(
     exercise = "Exercise 1 (bert-base-uncased on TinyWorld)"
     hint = PIECES_HINT
     if prediction is None:  # nothing measured before a prediction is written down
-        return check_measurement(exercise, None, None, 0.0, 0.0, hint=hint, lesson="")
+        return no_prediction(exercise)
     sentences = list(held_out_sentences())
     measured = run_answer(exercise, hint, pieces_per_word, bert_tokenizer, sentences)
     if isinstance(measured, CheckResult):
@@ -106,7 +113,7 @@ def check_english_unknowns(
             "a word is lost when tokenizer.tokenize(word) == ['[UNK]']. Return lost words / words, "
             "a fraction between 0 and 1.")
     if prediction is None:
-        return check_measurement(exercise, None, None, 0.0, 0.0, hint=hint, lesson="")
+        return no_prediction(exercise)
     sentences = list(ENGLISH_SENTENCES)
     measured = run_answer(exercise, hint, unknown_share, tinyworld_tokenizer, sentences)
     if isinstance(measured, CheckResult):

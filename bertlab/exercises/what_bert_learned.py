@@ -7,7 +7,14 @@ from typing import Any
 
 import torch
 
-from bertlab.exercises import CheckResult, check_measurement, failed, passed, run_answer
+from bertlab.exercises import (
+    CheckResult,
+    check_measurement,
+    failed,
+    no_prediction,
+    passed,
+    run_answer,
+)
 from bertlab.exercises.concepts import Question, Quiz
 from bertlab.fill_in import fill_in_accuracy
 from bertlab.linear_probes import ProbeTask, held_out_by_document, probe_accuracy
@@ -28,7 +35,7 @@ def check_control_accuracy(prediction: float | None, measure: Callable[[ProbeTas
     hint = ("control = task.control_labels(0); test = lp.held_out_by_document(task.documents); "
             "lp.probe_accuracy(task.features[0], control, len(task.classes), test)")
     if prediction is None:
-        return check_measurement(exercise, None, None, 0.0, 0.0, hint=hint, lesson="")
+        return no_prediction(exercise)
     measured = run_answer(exercise, hint, measure, task)
     expected = control_accuracy(task)
     return check_measurement(
@@ -58,7 +65,7 @@ def check_copy_head_drop(prediction: float | None, measure: Callable[..., float]
             "once inside `with probes.heads_ablated(model, [(layer, head)]):`; return "
             "the first accuracy minus the second")
     if prediction is None:
-        return check_measurement(exercise, None, None, 0.0, 0.0, hint=hint, lesson="")
+        return no_prediction(exercise)
     measured = run_answer(exercise, hint, measure, model, tokenizer, blanks, documents, layer,
                           head)
     expected = name_accuracy_drop(model, tokenizer, blanks, documents, layer, head)
