@@ -41,7 +41,7 @@ def file_digests(directory: str | Path) -> dict[str, str]:
             if path.is_file() and path.name != MANIFEST}
 
 
-def _commit() -> str:
+def code_commit() -> str:
     """The git commit the package was run from, with '-dirty' for uncommitted changes."""
     root = Path(__file__).resolve().parent.parent
     try:
@@ -71,8 +71,10 @@ def machine() -> dict[str, Any]:
 
 
 def write_manifest(directory: str | Path, command: list[str], *, seed: int,
-                   wall_seconds: float, train_seconds: float) -> Path:
-    """Record how a finished run was made and the sha256 of each of its files."""
+                   wall_seconds: float, train_seconds: float, commit: str | None = None) -> Path:
+    """Record how a finished run was made and the sha256 of each of its files.
+
+    `commit` is the code the run started from (default: the checkout's commit now)."""
     import numpy
     import torch
 
@@ -81,7 +83,7 @@ def write_manifest(directory: str | Path, command: list[str], *, seed: int,
         "command": " ".join(command),
         "argv": command[3:] if command[:3] == ["python", "-m", "bertlab.pretrain"] else command,
         "seed": seed,
-        "commit": _commit(),
+        "commit": commit or code_commit(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": round(wall_seconds, 1),
         "train_seconds": round(train_seconds, 1),

@@ -46,7 +46,7 @@ from typing import Any
 import torch
 
 from bertlab.checkpoint import CHECKPOINT_DIR, Distributed, recover_checkpoint
-from bertlab.course_model import sha256, write_manifest
+from bertlab.course_model import code_commit, sha256, write_manifest
 from bertlab.fill_in import FillInTask
 from bertlab.model import BertConfig, BertForPreTraining
 from bertlab.pretraining import (
@@ -672,7 +672,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise FileExistsError(f"{log_file} holds the log of an earlier run: --resume continues "
                               "that run, --overwrite starts over")
     callbacks = [JsonLog(log_file, start_over=args.overwrite)] if rank == 0 else []
-    started = time.perf_counter()
+    started, commit = time.perf_counter(), code_commit()  # the code the run starts from
     try:
         run = pretrain(
             args.preset,
@@ -706,7 +706,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = list(sys.argv[1:] if argv is None else argv)
         write_manifest(args.output_dir, ["python", "-m", "bertlab.pretrain", *argv],
                        seed=run.trainer.config.seed, wall_seconds=time.perf_counter() - started,
-                       train_seconds=run.trainer.seconds)
+                       train_seconds=run.trainer.seconds, commit=commit)
     if rank == 0 and run.history.evals:
         last = run.history.evals[-1]
         pair = (f", NSP accuracy {last.nsp_accuracy:.3f}" if last.nsp_accuracy is not None else
