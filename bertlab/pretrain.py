@@ -716,5 +716,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def replay(manifest: dict[str, Any], output_dir: str | Path, steps: int) -> list[dict[str, Any]]:
+    """Run a manifest's command again for its first `steps` steps (with the run's thread count);
+    their logged losses, to set beside the shipped log: the run's provenance."""
+    argv = list(manifest["argv"])
+    if "--output-dir" in argv:
+        argv[argv.index("--output-dir") + 1] = str(output_dir)
+    else:
+        argv += ["--output-dir", str(output_dir)]
+    log_file = argv[argv.index("--log-file") + 1] if "--log-file" in argv else "log.jsonl"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(manifest["machine"]["torch_threads"])
+    try:
+        if main([*argv, "--stop-after", str(steps), "--no-progress"]) != 0:
+            raise RuntimeError(f"replaying {manifest['command']!r} failed")
+    finally:
+        torch.set_num_threads(threads)
+    with (Path(output_dir) / log_file).open(encoding="utf-8") as file:
+        return [record for record in map(json.loads, file) if record["kind"] == "step"]
+
+
 if __name__ == "__main__":
     sys.exit(main())
