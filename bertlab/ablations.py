@@ -23,6 +23,7 @@ import json
 import shutil
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,10 +95,14 @@ def measure_transfer(run_dir: str | Path, progress: bool = True) -> dict[str, An
     settings = TrainingSettings(epochs=8, batch_size=16, learning_rate=1e-3, patience=4)
     split = sentiment_split(n_train=1000, n_test=300, seed=0)
     started = time.perf_counter()
-    curve = learning_curve(
-        run_dir.name, lambda: BertForSequenceClassification.from_pretrained(run_dir, num_labels=2),
-        BertTokenizer.from_pretrained(run_dir), split, TRANSFER_LABELS, TRANSFER_SEEDS, settings,
-        validation_size=60, min_steps=40, progress=progress)
+    with warnings.catch_warnings():  # a fresh classifier and the unused pretraining heads: expected
+        warnings.filterwarnings("ignore", message=".*newly initialized.*")
+        warnings.filterwarnings("ignore", message=".*not used by this model.*")
+        curve = learning_curve(
+            run_dir.name,
+            lambda: BertForSequenceClassification.from_pretrained(run_dir, num_labels=2),
+            BertTokenizer.from_pretrained(run_dir), split, TRANSFER_LABELS, TRANSFER_SEEDS,
+            settings, validation_size=60, min_steps=40, progress=progress)
     return {"task": "sentiment on held-out adjectives (chapter 06b's split: 1000 train, 300 test)",
             "learning_rate": settings.learning_rate, "seeds": list(TRANSFER_SEEDS),
             "accuracy": {str(n): curve.scores[n] for n in TRANSFER_LABELS},

@@ -35,4 +35,4 @@ def zero_head(context: torch.Tensor, head: int, head_size: int) -> torch.Tensor:
     return context
 
 
-CONCEPT_ANSWERS = {"07": {1: "b", 2: "a", 3: "b", 4: "c"}}
+CONCEPT_ANSWERS = {"07": {1: "b", 2: "a", 3: "b", 4: "c", 5: "b"}}

@@ -170,4 +170,19 @@ QUIZZES = {"07": Quiz("07", (
               "shows the model does not rely on this head alone.",
          "b": "the same measurement shows large drops for other heads, so it can detect "
               "reliance when there is some."}),
+    Question(
+        "Pretrained with NSP, the course recipe starts copying names thousands of steps later "
+        "than the same model pretrained with sentence order (ALBERT) or with no sentence task "
+        "(RoBERTa). Which explanation do the ablations support?",
+        {"a": "NSP's loss is large and drowns out the masked-word loss.",
+         "b": "In half of NSP's inputs segment B comes from another document, so a name masked "
+              "there has no earlier mention in the input to copy; fewer blanks reward copying.",
+         "c": "Attention cannot look across the [SEP] token between the two segments."},
+        "b",
+        "Sentence order adds a loss just as NSP does, yet copies early: what differs is that both "
+        "of its segments come from one document.",
+        {"a": "sentence order adds a second loss of about the same size and copies early; and "
+              "NSP's loss stays a fraction of the masked-word loss all along.",
+         "c": "attention reaches every position, [SEP] included; sentence-order inputs have a "
+              "[SEP] too and copy early."}),
 ))}
