@@ -19,11 +19,14 @@ weights included, under "run_files", and of the shipped files under "files".
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import math
 import shutil
 import sys
 import time
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,7 @@ PROVENANCE_STEPS = 150
 STEP_STRIDE = 50
 TRANSFER_LABELS = (100, 200)
 TRANSFER_SEEDS = (0, 1, 2, 3, 4)
+TRANSFER_TEST_REVIEWS = 300
 COPYING_THRESHOLD = 0.15  # a class "is copied" from the first evaluation it never drops below this
 
 
@@ -93,7 +97,7 @@ def measure_transfer(run_dir: str | Path, progress: bool = True) -> dict[str, An
 
     run_dir = Path(run_dir)
     settings = TrainingSettings(epochs=8, batch_size=16, learning_rate=1e-3, patience=4)
-    split = sentiment_split(n_train=1000, n_test=300, seed=0)
+    split = sentiment_split(n_train=1000, n_test=TRANSFER_TEST_REVIEWS, seed=0)
     started = time.perf_counter()
     with warnings.catch_warnings():  # a fresh classifier and the unused pretraining heads: expected
         warnings.filterwarnings("ignore", message=".*newly initialized.*")
@@ -123,7 +127,8 @@ def ship_run(run_dir: str | Path, root: str | Path = ABLATIONS_DIR, name: str | 
     evals = [r for r in records if r["kind"] == "eval"]
     if not evals or evals[-1]["step"] != info["steps"]:
         raise ValueError(f"{run_dir} has no evaluation at its last step {info['steps']}")
-    dest = Path(root) / name
+    final = Path(root) / name
+    dest = final.with_name(f".{name}.partial")  # renamed when complete: no half-shipped run
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -136,7 +141,10 @@ def ship_run(run_dir: str | Path, root: str | Path = ABLATIONS_DIR, name: str | 
     shipped = {**manifest, "recipe": recipe.name, "run_files": manifest["files"],
                "files": file_digests(dest)}
     (dest / "manifest.json").write_text(json.dumps(shipped, indent=1) + "\n", encoding="utf-8")
-    return dest
+    if final.exists():
+        shutil.rmtree(final)
+    dest.rename(final)
+    return final
 
 
 @dataclass
@@ -177,7 +185,7 @@ def load_runs(root: str | Path = ABLATIONS_DIR) -> list[AblationRun]:
     """Every shipped run under `root`, each checked against its manifest, by recipe then seed."""
     runs = []
     for folder in sorted(Path(root).iterdir()):
-        if not folder.is_dir():
+        if not folder.is_dir() or folder.name.startswith("."):
             continue
         manifest = verify_manifest(folder)
         transfer = json.loads((folder / "transfer.json").read_text(encoding="utf-8"))
@@ -191,9 +199,11 @@ def load_runs(root: str | Path = ABLATIONS_DIR) -> list[AblationRun]:
 
 @dataclass
 class Spread:
-    """One measurement over pretraining seeds: every seed's value, their mean and range."""
+    """One measurement over pretraining seeds: every seed's value, and the standard error one
+    value has from the size of the test set alone (`noise`)."""
 
     values: list[float]
+    noise: float = 0.0
 
     @property
     def mean(self) -> float:
@@ -211,20 +221,41 @@ class Spread:
         return float(max(self.values))
 
     def beyond(self, other: Spread) -> bool:
-        """True when the two ranges over seeds do not overlap: the difference is not seed noise."""
-        return self.low > other.high or other.low > self.high
+        """True when a difference is not noise: the seed ranges do not overlap, and the gap
+        between means exceeds the wider range and twice the test sets' standard error."""
+        gap = abs(self.mean - other.mean)
+        apart = self.low > other.high or other.low > self.high
+        widest = max(self.high - self.low, other.high - other.low)
+        return apart and gap > widest and gap > 2 * math.hypot(self.noise, other.noise)
+
+    def __format__(self, spec: str) -> str:
+        spec = spec or ".3f"
+        if len(self.values) == 1:
+            return f"{self.mean:{spec}} (1 seed)"
+        return f"{self.mean:{spec}} [{self.low:{spec}}, {self.high:{spec}}]"
 
     def __str__(self) -> str:
-        if len(self.values) == 1:
-            return f"{self.mean:.3f} (1 seed)"
-        return f"{self.mean:.3f} [{self.low:.3f}, {self.high:.3f}]"
+        return format(self, "")
+
+
+@functools.cache
+def blanks_per_class() -> dict[str, int]:
+    """How many of chapter 00's held-out blanks each word class has ("overall": all of them)."""
+    from bertlab.fill_in import word_class
+    from bertlab.tinyworld.corpus import generate_corpus
+    from bertlab.tinyworld.ngram import fill_in_benchmark
+
+    _, blanks = fill_in_benchmark(generate_corpus())
+    counts = Counter(word_class(blank.answer) for blank in blanks)
+    return {"overall": len(blanks), **counts}
 
 
 def measure(runs: list[AblationRun], recipe: str, what: str) -> Spread:
-    """One quantity for one recipe over its seeds.
+    """One quantity for one recipe over its seeds, with the test set's standard error.
 
-    `what` is "fill-in <class>" (e.g. "fill-in name"), "copying <class>" (the copying step;
-    a run that never copies counts as its last step) or "transfer <labels>".
+    `what` is "fill-in <class>" (e.g. "fill-in name"; error from that class's number of
+    blanks), "copying <class>" (the copying step, a run that never copies counts as its last
+    step; error: one evaluation interval) or "transfer <labels>" (error from the test reviews).
     """
     kind, _, argument = what.partition(" ")
     chosen = [run for run in runs if run.recipe.name == recipe]
@@ -232,13 +263,16 @@ def measure(runs: list[AblationRun], recipe: str, what: str) -> Spread:
         raise ValueError(f"no shipped run of recipe {recipe!r}")
     if kind == "fill-in":
         values = [run.fill_in(argument) for run in chosen]
-    elif kind == "copying":
+        mean = float(np.mean(values))
+        return Spread(values, math.sqrt(mean * (1 - mean) / blanks_per_class()[argument]))
+    if kind == "copying":
         values = [float(run.copying_step(argument) or run.evals[-1]["step"]) for run in chosen]
-    elif kind == "transfer":
+        return Spread(values, float(chosen[0].evals[1]["step"] - chosen[0].evals[0]["step"]))
+    if kind == "transfer":
         values = [run.transfer_accuracy(int(argument)) for run in chosen]
-    else:
-        raise ValueError(f"unknown measurement {what!r}: fill-in/copying/transfer")
-    return Spread(values)
+        mean = float(np.mean(values))
+        return Spread(values, math.sqrt(mean * (1 - mean) / TRANSFER_TEST_REVIEWS))
+    raise ValueError(f"unknown measurement {what!r}: fill-in/copying/transfer")
 
 
 def wall_seconds(runs: list[AblationRun]) -> float:

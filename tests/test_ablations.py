@@ -113,10 +113,14 @@ def test_copying_starts_where_a_class_stays_above_the_threshold_for_good():
     assert copying_step(_evals(0.2, 0.1)) is None
 
 
-def test_spreads_are_beyond_each_other_only_when_their_seed_ranges_do_not_overlap():
+def test_a_difference_counts_only_beyond_the_seed_ranges_and_the_test_sets_error():
     assert Spread([0.5, 0.6]).beyond(Spread([0.2, 0.3]))
-    assert not Spread([0.5, 0.6]).beyond(Spread([0.55, 0.7]))
-    assert str(Spread([0.5, 0.7])) == "0.600 [0.500, 0.700]"
+    assert not Spread([0.5, 0.6]).beyond(Spread([0.55, 0.7]))  # the ranges overlap
+    assert not Spread([0.50, 0.60]).beyond(Spread([0.44, 0.49]))  # apart, but the gap < the range
+    assert not Spread([0.474], 0.04).beyond(Spread([0.468, 0.468], 0.04))  # within the test error
+    assert Spread([0.6], 0.03).beyond(Spread([0.468, 0.468], 0.03))
+    assert f"{Spread([0.5, 0.7])}" == "0.600 [0.500, 0.700]"
+    assert f"{Spread([6000, 7250]):,.0f}" == "6,625 [6,000, 7,250]"
     assert str(Spread([0.5])) == "0.500 (1 seed)"
 
 
@@ -126,6 +130,9 @@ def test_measure_reads_each_quantity_and_names_a_wrong_one(runs):
     assert measure(runs, "nsp", "transfer 100").values == [r.transfer_accuracy(100) for r in course]
     assert measure(runs, "sop", "copying name").values == [
         float(r.copying_step("name") or 8000) for r in runs if r.recipe.name == "sop"]
+    assert measure(runs, "sop", "copying name").noise == 250  # one evaluation interval
+    names = measure(runs, "nsp", "fill-in name")
+    assert names.noise == pytest.approx((names.mean * (1 - names.mean) / 259) ** 0.5)
     with pytest.raises(ValueError, match="unknown measurement"):
         measure(runs, "nsp", "speed 3")
     with pytest.raises(ValueError, match="no shipped run"):

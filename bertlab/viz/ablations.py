@@ -28,8 +28,9 @@ def plot_fill_in_curves(runs: Sequence[AblationRun], word_classes: Sequence[str]
             curves = np.array([[e["fill_in"][word_class] for e in run.evals] for run in chosen])
             for curve in curves:
                 ax.plot(steps, curve, color=COLOURS[name], lw=0.7, alpha=0.35)
+            seeds = f"{len(chosen)} seed{'s' if len(chosen) > 1 else ''}"
             ax.plot(steps, curves.mean(0), color=COLOURS[name], lw=2,
-                    label=f"{RECIPES[name].label} ({len(chosen)} seeds)")
+                    label=f"{RECIPES[name].label} ({seeds})")
         if word_class in ("name", "town or venue", "animal"):
             ax.axhline(COPYING_THRESHOLD, color="grey", ls="--", lw=1)
         ax.set_title(f"fill-in: {word_class}", fontsize=10)
