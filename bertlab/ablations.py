@@ -113,14 +113,13 @@ def measure_transfer(run_dir: str | Path, progress: bool = True) -> dict[str, An
             "seconds": round(time.perf_counter() - started, 1)}
 
 
-def ship_run(run_dir: str | Path, root: str | Path = ABLATIONS_DIR, name: str | None = None,
-             progress: bool = True) -> Path:
+def ship_run(run_dir: str | Path, root: str | Path = ABLATIONS_DIR, progress: bool = True) -> Path:
     """Check a finished run against its manifest, measure transfer, copy its logs into `root`."""
     run_dir = Path(run_dir)
     manifest = verify_manifest(run_dir)
     info = json.loads((run_dir / "pretraining.json").read_text(encoding="utf-8"))
     recipe = recipe_of(info)
-    name = name or f"{recipe.name}-seed{manifest['seed']}"
+    name = f"{recipe.name}-seed{manifest['seed']}"
     records = _read_jsonl(run_dir / "log.jsonl")
     steps = [r for r in records if r["kind"] == "step"
              if r["step"] <= PROVENANCE_STEPS or r["step"] % STEP_STRIDE == 0]
